@@ -1,0 +1,156 @@
+"""The ``autograder`` command. Thin: parse, call the API function, print.
+
+Exit status: 0 when grading ran (whatever the score), 2 for a usage error with
+a one-line message, 1 only when the framework itself failed.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import click
+import typer
+from rich.console import Console
+
+from autograder import __version__
+from autograder.course import UsageError, list_assignments, resolve_assignment
+from autograder.manifest import ManifestError
+
+app = typer.Typer(
+    name="autograder", no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+    help="Grade PyTorch assignments with student code in a sandboxed worker.",
+)
+out = Console()
+err = Console(stderr=True)
+
+class Device(str, Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+DeviceOpt = Annotated[Device, typer.Option("--device", help="where graded tensors live")]
+
+
+def _existing(path: Path, what: str) -> Path:
+    if not path.exists():
+        raise UsageError(f"{what} {path} does not exist")
+    return path
+
+
+@app.command("list")
+def list_cmd() -> None:
+    """The assignments, their points and parts."""
+    from autograder.report_cli import print_assignments
+
+    print_assignments(out, list_assignments())
+
+
+@app.command()
+def check(
+    assignment: Annotated[str, typer.Argument(help="slug or assignment folder")],
+    submission: Annotated[Optional[Path], typer.Argument(help="defaults to ./<slug>.py")] = None,
+    device: DeviceOpt = Device.auto,
+) -> None:
+    """Run the public tests on your work and explain what to fix."""
+    from autograder.grading import grade as grade_api
+    from autograder.report_cli import print_report
+
+    a = resolve_assignment(assignment)
+    path = _existing(submission or Path.cwd() / a.manifest.submission_file, "submission")
+    report = grade_api(a, path, mode="check", device=device.value)
+    print_report(out, a, report, audience="student")
+
+
+@app.command()
+def grade(
+    assignment: Annotated[str, typer.Argument(help="slug or assignment folder")],
+    submission: Annotated[Path, typer.Argument(help=".py file, folder, .zip or .ipynb")],
+    results: Annotated[Optional[Path], typer.Option("--results", help="write results.json here")] = None,
+    device: DeviceOpt = Device.auto,
+    seed: Annotated[Optional[int], typer.Option(help="override the manifest's seed")] = None,
+) -> None:
+    """All tests, hidden ones included; writes a Gradescope-format results file."""
+    from autograder.grading import grade as grade_api
+    from autograder.report_cli import print_report
+
+    a = resolve_assignment(assignment)
+    path = _existing(submission, "submission")
+    report = grade_api(a, path, mode="grade", device=device.value, seed=seed, results_path=results)
+    print_report(out, a, report, audience="staff")
+    if results is not None:
+        out.print(f"results written to {results}")
+
+
+@app.command()
+def validate(
+    assignments: Annotated[Optional[list[str]], typer.Argument(help="default: all")] = None,
+) -> None:
+    """Check manifests, that the reference earns full marks and that the stub earns none."""
+    from autograder.validate import validate_all
+
+    ok = validate_all(out, [resolve_assignment(a) for a in assignments] if assignments else list_assignments())
+    if not ok:
+        raise typer.Exit(1)
+
+
+@app.command("build-student")
+def build_student(
+    assignments: Annotated[Optional[list[str]], typer.Argument(help="default: all")] = None,
+    check_only: Annotated[bool, typer.Option("--check", help="fail if the templates are out of date")] = False,
+) -> None:
+    """Regenerate student_template/ from solutions/ (stubs from BEGIN/END SOLUTION markers)."""
+    from autograder.stubgen import build_templates
+
+    chosen = [resolve_assignment(a) for a in assignments] if assignments else list_assignments()
+    stale = build_templates(chosen, check=check_only)
+    for path in stale:
+        out.print(f"{'out of date' if check_only else 'wrote'}: {path}")
+    if check_only and stale:
+        raise typer.Exit(1)
+    if not stale:
+        out.print("student templates are up to date")
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of assignment.toml (generated from the pydantic models)."""
+    from autograder.manifest import json_schema
+
+    sys.stdout.write(json_schema())
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"autograder {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True)] = False) -> None:
+    """Grade PyTorch assignments with student code in a sandboxed worker."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: maps errors to the documented exit statuses."""
+    from autograder.grading import FrameworkError
+
+    try:
+        rc = app(args=argv, standalone_mode=False)
+        if isinstance(rc, int) and rc:
+            sys.exit(rc)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (click.UsageError, UsageError, ManifestError) as exc:
+        message = exc.format_message() if isinstance(exc, click.UsageError) else str(exc)
+        err.print(f"error: {message}", markup=False, highlight=False)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        sys.exit(1)
+    except FrameworkError as exc:
+        err.print(f"autograder failed: {exc}", markup=False, highlight=False)
+        sys.exit(1)
+    sys.exit(0)

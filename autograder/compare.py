@@ -1,0 +1,162 @@
+"""Comparing what the student returned with what was expected, with feedback that helps.
+
+Order matters: exact type first (a rebuilt ``torch.Tensor``; the worker's claim
+that it sent a subclass is honoured as a failure), then shape, dtype and
+device, and only then values, judged by ``torch.testing.assert_close`` with its
+per-dtype tolerances unless a test passes its own. No credit for shape alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from autograder.failures import CheckFailed, GradingFailure, StudentError
+from autograder.sandbox.protocol import origin_of
+from autograder.student import RemoteObject, describe
+
+
+def _who(actual: Any, fn: str | None) -> tuple[str, str]:
+    origin = origin_of(actual) if isinstance(actual, torch.Tensor) else None
+    name = fn or (origin.fn if origin and origin.fn else "your function")
+    call = origin.call if origin and origin.call else ""
+    return name, call
+
+
+def _details(call: str, *lines: str) -> str:
+    head = [f"call: {call}"] if call else []
+    return "\n".join(head + [line for line in lines if line])
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, RemoteObject):
+        return f"a {value.short_type} object"
+    if isinstance(value, torch.Tensor):
+        return "a tensor"
+    return f"a {type(value).__name__} ({describe(value)})"
+
+
+def expect_tensor(actual: Any, *, fn: str | None = None, what: str = "the result") -> torch.Tensor:
+    """Fail unless ``actual`` is exactly a ``torch.Tensor`` (no subclass, no other type)."""
+    name, call = _who(actual, fn)
+    if type(actual) is not torch.Tensor:
+        raise CheckFailed(f"{name}: {what} should be a torch.Tensor, got {_kind(actual)}", _details(call))
+    origin = origin_of(actual)
+    if origin is not None and origin.type_name != "torch.Tensor":
+        raise CheckFailed(f"{name}: {what} is a {origin.type_name}, a subclass of torch.Tensor; "
+                          "return a plain torch.Tensor", _details(call))
+    return actual
+
+
+def device_of(actual: torch.Tensor) -> torch.device:
+    """The device the worker reported for a returned tensor (grader copies live on the CPU)."""
+    origin = origin_of(actual)
+    return torch.device(origin.device) if origin is not None else actual.device
+
+
+def _same_device(a: torch.device, b: torch.device) -> bool:
+    return a.type == b.type and (a.index is None or b.index is None or a.index == b.index)
+
+
+def assert_close(actual: Any, expected: torch.Tensor, *, rtol: float | None = None, atol: float | None = None,
+                 equal_nan: bool = False, check_dtype: bool = True, check_device: bool = True,
+                 fn: str | None = None, what: str = "the result") -> None:
+    """Type, shape, dtype, device, then values; feedback says what differs and where."""
+    actual = expect_tensor(actual, fn=fn, what=what)
+    name, call = _who(actual, fn)
+    if tuple(actual.shape) != tuple(expected.shape):
+        raise CheckFailed(f"{name}: {what} has the wrong shape: expected {list(expected.shape)}, "
+                          f"got {list(actual.shape)}", _details(call))
+    if check_dtype and actual.dtype != expected.dtype:
+        raise CheckFailed(f"{name}: {what} has dtype {str(actual.dtype)[6:]}, expected "
+                          f"{str(expected.dtype)[6:]}", _details(call, "outputs keep the input dtype"))
+    if check_device and not _same_device(device_of(actual), expected.device):
+        raise CheckFailed(f"{name}: {what} is on {device_of(actual)}, expected {expected.device}",
+                          _details(call, "outputs stay on the input's device"))
+    exp = expected.detach().cpu()
+    act = actual.to(exp.dtype) if actual.dtype != exp.dtype else actual
+    if not equal_nan and exp.is_floating_point():
+        bad = ~torch.isfinite(act) & torch.isfinite(exp)
+        if bad.any():
+            idx = tuple(int(i) for i in bad.nonzero()[0])
+            count = int(bad.sum())
+            raise CheckFailed(f"{name}: {what} contains {count} NaN/inf value(s) where finite values were "
+                              f"expected (first at index {idx})", _details(call))
+    try:
+        torch.testing.assert_close(act, exp, rtol=rtol, atol=atol, equal_nan=equal_nan,
+                                   check_device=False, check_dtype=False, check_stride=False)
+    except AssertionError as exc:
+        lines = [ln.strip() for ln in str(exc).splitlines()[1:] if ln.strip()]
+        summary = f"{name}: wrong values in {what}: " + "; ".join(lines)
+        raise CheckFailed(summary, _details(call, _worst(act, exp))) from None
+
+
+def _worst(actual: torch.Tensor, expected: torch.Tensor) -> str:
+    if actual.numel() == 0 or not (actual.is_floating_point() or actual.is_complex()):
+        diff = (actual != expected)
+    else:
+        diff = (actual.double() - expected.double()).abs().nan_to_num(float("inf"))
+    flat = int(diff.reshape(-1).float().argmax()) if diff.numel() else 0
+    if not diff.numel():
+        return ""
+    idx = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), tuple(actual.shape)))
+    return f"at index {idx}: expected {expected[idx].item():.6g}, got {actual[idx].item():.6g}"
+
+
+def assert_equal(actual: Any, expected: Any, *, fn: str | None = None, what: str = "the result") -> None:
+    """Exact equality for plain values (tuples of ints, shapes, bools); types must match too."""
+    name = fn or "your function"
+    if isinstance(expected, torch.Tensor):
+        assert_close(actual, expected, rtol=0, atol=0, fn=fn, what=what)
+        return
+    if isinstance(expected, (tuple, list)) and isinstance(actual, (tuple, list)):
+        if type(expected) is tuple and type(actual) is not tuple:
+            raise CheckFailed(f"{name}: {what} should be a tuple, got a {type(actual).__name__}")
+        if len(actual) == len(expected) and all(type(a) is type(e) or _both_int(a, e)
+                                                for a, e in zip(actual, expected)) and actual == expected:
+            return
+    elif type(actual) is type(expected) and actual == expected:
+        return
+    raise CheckFailed(f"{name}: {what} is wrong", f"expected {describe(expected)}, got {describe(actual)}")
+
+
+def _both_int(a: Any, b: Any) -> bool:
+    return type(a) is int and type(b) is int
+
+
+def assert_raises(error: str, fn: Any, *args: Any, **kwargs: Any) -> StudentError:
+    """Call ``fn`` (a student function) and require it to raise ``error`` (a builtin name)."""
+    label = getattr(fn, "_label", "your function")
+    try:
+        result = fn(*args, **kwargs)
+    except StudentError as exc:
+        if exc.is_a(error):
+            return exc
+        raise CheckFailed(f"{label} raised {exc.type_name} where {error} was expected: {exc.message}",
+                          exc.details) from None
+    kind = f"a {value_type(result)}"
+    raise CheckFailed(f"{label} should raise {error} for these inputs, but it returned {kind}",
+                      f"call: {_last_call(fn)}\nreturned: {describe(result)}")
+
+
+def value_type(value: Any) -> str:
+    if isinstance(value, RemoteObject):
+        return value.short_type
+    return "tensor" if isinstance(value, torch.Tensor) else type(value).__name__
+
+
+def _last_call(fn: Any) -> str:
+    session = getattr(fn, "_session", None)
+    return getattr(session, "last_call", "")
+
+
+def unpack(value: Any, n: int, *, fn: str, what: str = "the result") -> tuple:
+    """Require a tuple (or list) of exactly ``n`` items."""
+    if not isinstance(value, (tuple, list)) or len(value) != n:
+        raise CheckFailed(f"{fn}: {what} should be a tuple of {n} items, got {_kind(value)}")
+    return tuple(value)
+
+
+__all__ = ["assert_close", "assert_equal", "assert_raises", "device_of", "expect_tensor", "unpack",
+           "GradingFailure", "CheckFailed"]

@@ -1,0 +1,158 @@
+"""``grade()`` and ``check()``: the one function behind the CLI, batch and Gradescope.
+
+Runs pytest in this (grader) process over the assignment's public graders and,
+for ``grade``, the hidden ones, with the submission in a sandboxed worker.
+A submission that crashes, hangs or cheats is a graded outcome; only a broken
+grader or framework raises ``FrameworkError``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+import torch
+
+from autograder.course import Assignment
+from autograder.pytest_plugin import GradingRun
+from autograder.results import CaseOutcome, Results, build_results
+from autograder.sandbox.capabilities import Capabilities, detect
+
+Status = Literal["graded", "timeout", "crashed", "no_submission"]
+
+
+class FrameworkError(Exception):
+    """The grader itself failed (a broken test file, a bug): exit status 1."""
+
+
+@dataclass
+class GradeReport:
+    results: Results
+    status: Status
+    cases: list[CaseOutcome]
+    protections: Capabilities
+    student_output: str = ""
+    internal_errors: list[str] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        return self.results.score
+
+    @property
+    def max_score(self) -> float:
+        return self.results.max_score
+
+
+def resolve_device(device: str) -> str:
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        from autograder.course import UsageError
+
+        raise UsageError("--device cuda was asked for, but no CUDA device is available")
+    return device
+
+
+def _hypothesis_profile() -> None:
+    from hypothesis import HealthCheck, Phase, settings
+
+    settings.register_profile(
+        "autograder", derandomize=True, deadline=None, max_examples=15, database=None,
+        suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate],
+        print_blob=False,
+    )
+    settings.load_profile("autograder")
+
+
+def grade(assignment: Assignment, submission: Path | None, *, mode: str = "grade", device: str = "cpu",
+          seed: int | None = None, caps: Capabilities | None = None, workdir: Path | None = None,
+          results_path: Path | None = None, limits: dict[str, Any] | None = None) -> GradeReport:
+    """Grade one submission; ``mode="check"`` runs the public graders only.
+
+    ``limits`` overrides manifest limits for this run (e.g. shorter timeouts in tests).
+    """
+    started = time.monotonic()
+    if limits:
+        assignment = _with_limits(assignment, limits)
+    caps = caps or detect()
+    device = resolve_device(device)
+    _hypothesis_profile()
+    if mode == "grade" and assignment.hidden_tests is None and any(g.hidden for g in assignment.manifest.groups):
+        from autograder.course import UsageError
+
+        raise UsageError(f"the hidden graders of {assignment.slug} are not here (solutions/ missing); "
+                         "use `autograder check` for the public tests")
+    run = GradingRun(assignment, submission, mode=mode, device=device, seed=seed, caps=caps, workdir=workdir)
+    paths = [str(assignment.public_tests)]
+    if mode == "grade" and assignment.hidden_tests is not None:
+        paths.append(str(assignment.hidden_tests))
+    args = paths + ["-p", "no:cacheprovider", "-p", "no:terminal", "-p", "autograder.pytest_plugin",
+                    "--assert=plain", "--import-mode=importlib", "-o", "python_files=test_*.py",
+                    "--rootdir", str(assignment.directory.parent), "-c", os.devnull,
+                    "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    old = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    try:
+        code = pytest.main(args, plugins=[run])
+    finally:
+        if old is None:
+            os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = old
+    if run.collect_errors or code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR,
+                                      pytest.ExitCode.INTERRUPTED):
+        raise FrameworkError("the graders could not be run:\n" + "\n".join(run.collect_errors or [str(code)]))
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        raise FrameworkError(f"no graders found for {assignment.slug}")
+    report = _report(run, caps, time.monotonic() - started)
+    if results_path is not None:
+        report.results.write(results_path)
+    return report
+
+
+def _with_limits(assignment: Assignment, limits: dict[str, Any]) -> Assignment:
+    manifest = assignment.manifest
+    updated = manifest.model_copy(update={"limits": manifest.limits.model_copy(update=limits)})
+    copy = Assignment(assignment.directory, assignment.course_root)
+    copy.__dict__["manifest"] = updated
+    return copy
+
+
+def _status(session: Any) -> Status:
+    if session.submission_error is not None:
+        return "no_submission"
+    if session.import_status == "timeout":
+        return "timeout"
+    if session.import_status == "crashed":
+        return "crashed"
+    return "graded"
+
+
+def _report(run: GradingRun, caps: Capabilities, elapsed: float) -> GradeReport:
+    session = run.session
+    status = _status(session)
+    cases = list(run.cases.values())
+    header_lines = []
+    if session.submission_error:
+        header_lines.append(f"Nothing to grade: {session.submission_error}")
+    elif session.import_failure is not None:
+        header_lines.append(session.import_failure.render(hidden=False))
+    if session.staged is not None:
+        header_lines += session.staged.notes
+    internal = [f"{c.nodeid}: {c.internal_error}" for c in cases if c.internal_error]
+    extra = {
+        "status": status,
+        "mode": run.mode,
+        "device": run.device,
+        "sandbox": {"in_force": caps.in_force, "missing": list(caps.missing)},
+        "calls": dict(session.stats),
+        "grader_errors": internal,
+    }
+    results = build_results(run.assignment.manifest, cases, execution_time=elapsed,
+                            header="\n".join(header_lines), extra=extra,
+                            include_hidden=run.mode == "grade")
+    return GradeReport(results, status, cases, caps, student_output="", internal_errors=internal)

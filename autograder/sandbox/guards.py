@@ -1,0 +1,269 @@
+"""Forbidden calls, enforced inside the worker before student code is imported.
+
+Three layers, because a student can reach a library function many ways:
+
+1. **Python tripwires.** Every public module attribute that *is* a forbidden
+   object (``torch.conv2d`` is ``torch.nn.functional.conv2d``; aliases and
+   re-exports are the same object) is replaced by a wrapper. The wrapper fires
+   only while the part being graded forbids that name and only when its
+   immediate caller is the student's own code, so torch internals that use the
+   function for an allowed operation are unaffected. Aliases, ``getattr`` and
+   ``importlib`` all end at the patched attribute.
+2. **Dispatcher kernels.** Assignment-wide bans name aten operators (``aten``
+   patterns in the manifest); a raising kernel is registered for each, so
+   ``torch.ops.aten.convolution``, ``torch._C._nn.thnn_conv2d`` and any other
+   route into the operator trip as well.
+3. **Autograd engine.** When autograd is banned, the engine entry points are
+   wrapped and a saved-tensor unpack hook records any backward pass, whichever
+   API started it.
+
+Every trip is recorded (and reported to the grader with the call's reply) and
+raises ``ForbiddenCall``, a ``BaseException`` so ``except Exception`` fallbacks
+do not swallow it. This layer runs in the student's own process, so it stops
+honest mistakes and casual cheating; the threat model in the README says what
+it cannot stop.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import re
+import sys
+import types
+import warnings
+from typing import Any, Callable
+
+VIOLATIONS: list[dict[str, Any]] = []
+_ACTIVE: set[str] = set()
+_STUDENT_DIRS: tuple[str, ...] = ()
+_ALARM: Callable[[dict[str, Any]], None] | None = None
+_TRANSPARENT = ("functools", "operator", "importlib", "<frozen")
+_KEEP_ALIVE: list[Any] = []
+
+
+class ForbiddenCall(BaseException):
+    """Raised in student code that calls a function the assignment forbids."""
+
+
+def set_active(names: set[str]) -> None:
+    """Names forbidden for the part being called now (the rest pass through)."""
+    _ACTIVE.clear()
+    _ACTIVE.update(names)
+
+
+def take_violations() -> list[dict[str, Any]]:
+    out = list(VIOLATIONS)
+    VIOLATIONS.clear()
+    return out
+
+
+def _student_frame(depth: int = 2) -> Any:
+    """The nearest caller outside transparent stdlib helpers, if it is student code."""
+    frame = sys._getframe(depth)
+    while frame is not None and frame.f_code.co_filename.startswith(_TRANSPARENT):
+        frame = frame.f_back
+    while frame is not None and "/importlib/" in frame.f_code.co_filename:
+        frame = frame.f_back
+    if frame is not None and frame.f_code.co_filename.startswith(_STUDENT_DIRS):
+        return frame
+    return None
+
+
+def _trip(name: str, via: str, frame: Any) -> None:
+    where = ""
+    if frame is not None:
+        where = f"{frame.f_code.co_filename.rsplit('/', 1)[-1]}:{frame.f_lineno}"
+    record = {"name": name, "via": via, "where": where}
+    VIOLATIONS.append(record)
+    if _ALARM is not None:
+        _ALARM(record)
+    raise ForbiddenCall(f"{name} is forbidden in this part of the assignment")
+
+
+def _tripwire(name: str, original: Any) -> Any:
+    if isinstance(original, type):
+        return _class_tripwire(name, original)
+
+    @functools.wraps(original)
+    def tripwire(*args: Any, **kwargs: Any) -> Any:
+        if name in _ACTIVE:
+            frame = _student_frame()
+            if frame is not None:
+                _trip(name, name, frame)
+        return original(*args, **kwargs)
+
+    tripwire.__ag_tripwire__ = original  # type: ignore[attr-defined]
+    return tripwire
+
+
+def _class_tripwire(name: str, cls: type) -> type:
+    """A subclass whose construction trips; isinstance checks elsewhere keep working."""
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        if name in _ACTIVE and _student_frame() is not None:
+            _trip(name, name, _student_frame())
+        cls.__init__(self, *args, **kwargs)
+
+    try:
+        return type(cls.__name__, (cls,), {"__init__": __init__, "__module__": cls.__module__,
+                                           "__qualname__": cls.__qualname__})
+    except TypeError:  # a final C type: wrap it as a function instead
+        return _tripwire(name + "()", lambda *a, **k: cls(*a, **k))
+
+
+def _resolve(dotted: str) -> tuple[Any, str, Any]:
+    """(owner, attribute, object) for a dotted name such as ``torch.Tensor.expand``."""
+    parts = dotted.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        try:
+            owner: Any = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for attr in parts[cut:-1]:
+            owner = getattr(owner, attr)
+        return owner, parts[-1], getattr(owner, parts[-1])
+    raise ImportError(dotted)
+
+
+def _public_modules(top: str) -> list[types.ModuleType]:
+    return [
+        m for n, m in list(sys.modules.items())
+        if isinstance(m, types.ModuleType) and (n == top or n.startswith(top + "."))
+        and not any(p.startswith("_") for p in n.split(".")[1:])
+    ] + [m for n, m in list(sys.modules.items()) if n in ("torch._VF", "torch._C._nn", "torch._C._linalg")
+         and isinstance(m, types.ModuleType)]
+
+
+def install_python(names: list[str]) -> list[str]:
+    """Replace every public alias of each forbidden object; returns names not found."""
+    missing = []
+    for dotted in names:
+        try:
+            owner, attr, original = _resolve(dotted)
+        except (ImportError, AttributeError):
+            missing.append(dotted)
+            continue
+        wrapper = _tripwire(dotted, original)
+        _KEEP_ALIVE.append(wrapper)
+        _setattr(owner, attr, wrapper)
+        top = dotted.split(".")[0]
+        for module in _public_modules(top):
+            for key, value in list(vars(module).items()):
+                if value is original and not key.startswith("__"):
+                    _setattr(module, key, wrapper)
+        if isinstance(owner, type) and hasattr(original, "__name__"):
+            _patch_ops_packet(dotted, original)
+    return missing
+
+
+def _setattr(owner: Any, attr: str, value: Any) -> None:
+    try:
+        setattr(owner, attr, value)
+    except (AttributeError, TypeError):
+        pass
+
+
+def _patch_ops_packet(dotted: str, original: Any) -> None:
+    """``torch.ops.aten.expand`` reaches a Tensor method's operator directly: wrap the packet."""
+    try:
+        import torch
+
+        packet = getattr(torch.ops.aten, original.__name__)
+    except (ImportError, AttributeError, RuntimeError):
+        return
+    _setattr(torch.ops.aten, original.__name__, _tripwire(dotted, packet))
+
+
+def install_aten(patterns: dict[str, str]) -> list[str]:
+    """Register raising kernels for every aten operator matching a banned pattern."""
+    import torch
+
+    ops = sorted({n.split("::", 1)[1].split(".")[0]
+                  for n in torch._C._dispatch_get_all_op_names() if n.startswith("aten::")})
+    lib = torch.library.Library("aten", "IMPL")
+    _KEEP_ALIVE.append(lib)
+    blocked = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for label, pattern in patterns.items():
+            regex = re.compile(pattern)
+            for op in ops:
+                if not regex.search(op):
+                    continue
+                kernel = _aten_kernel(label, op)
+                for key in ("Autograd", "CPU", "CUDA"):
+                    try:
+                        lib.impl(op, kernel, key)
+                    except Exception:  # an operator without that key or a schema quirk
+                        continue
+                blocked.append(op)
+    return blocked
+
+
+def _aten_kernel(label: str, op: str) -> Callable[..., Any]:
+    def kernel(*args: Any, **kwargs: Any) -> Any:
+        frame = sys._getframe(1)
+        while frame is not None and not frame.f_code.co_filename.startswith(_STUDENT_DIRS):
+            frame = frame.f_back
+        _trip(label, f"aten::{op}", frame)
+
+    return kernel
+
+
+AUTOGRAD_NAMES = [
+    "torch.Tensor.backward", "torch.autograd.grad", "torch.autograd.backward",
+    "torch.autograd.functional.jacobian", "torch.autograd.functional.hessian",
+    "torch.autograd.functional.vjp", "torch.autograd.functional.jvp",
+    "torch.autograd.functional.vhp", "torch.autograd.functional.hvp",
+]
+FUNC_NAMES = ["grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "linearize"]
+
+
+def install_autograd() -> None:
+    """Ban autograd however it is started: API wrappers plus an engine-level hook."""
+    import torch
+
+    names = AUTOGRAD_NAMES + [f"torch.func.{n}" for n in FUNC_NAMES]
+    install_python(names)
+    _ACTIVE_ALWAYS.update(names)
+
+    def pack(t: Any) -> Any:
+        return t
+
+    def unpack(t: Any) -> Any:
+        if "autograd" in _ACTIVE:
+            frame = sys._getframe(1)
+            while frame is not None and not frame.f_code.co_filename.startswith(_STUDENT_DIRS):
+                frame = frame.f_back
+            _trip("autograd (a backward pass)", "autograd engine", frame)
+        return t
+
+    torch._C._autograd._push_saved_tensors_default_hooks(pack, unpack)
+    _KEEP_ALIVE.extend([pack, unpack])
+    _ACTIVE_ALWAYS.add("autograd")
+
+
+_ACTIVE_ALWAYS: set[str] = set()
+
+
+def always_active() -> set[str]:
+    """Names banned for every part (autograd): merged into each call's active set."""
+    return set(_ACTIVE_ALWAYS)
+
+
+def install(spec: dict[str, Any], student_dirs: list[str],
+            alarm: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Install all layers from the worker config's ``forbidden`` section."""
+    global _STUDENT_DIRS, _ALARM
+    _STUDENT_DIRS = tuple(d.rstrip("/") + "/" for d in student_dirs)
+    _ALARM = alarm
+    report: dict[str, Any] = {"missing": [], "aten": []}
+    names = sorted(set(spec.get("python", [])))
+    if names:
+        report["missing"] = install_python(names)
+    if spec.get("aten"):
+        report["aten"] = install_aten(spec["aten"])
+    if spec.get("autograd"):
+        install_autograd()
+    return report

@@ -1,0 +1,57 @@
+"""What grader authors import: comparisons, expected errors and input builders.
+
+    from autograder.testing import assert_close, assert_equal, assert_raises, randn
+
+A grader asks the ``student`` fixture for results and checks them with these
+helpers; they produce the student-facing feedback. Inputs come from the
+``gen`` fixture (a seeded ``torch.Generator``) so every run is reproducible.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+
+from autograder.compare import (
+    CheckFailed, GradingFailure, assert_close, assert_equal, assert_raises, device_of, expect_tensor,
+    unpack,
+)
+from autograder.sandbox.protocol import Helper, origin_of
+
+
+def randn(*shape: int, gen: torch.Generator, dtype: torch.dtype = torch.float32,
+          device: torch.device | str = "cpu", scale: float = 1.0) -> torch.Tensor:
+    """Seeded normal values (made on the CPU so every device sees the same numbers)."""
+    return (torch.randn(*shape, generator=gen, dtype=dtype) * scale).to(device)
+
+
+def noncontiguous(t: torch.Tensor) -> torch.Tensor:
+    """The same values as ``t`` in a non-contiguous layout (every other column of a wider tensor)."""
+    if t.dim() == 0 or t.numel() == 0:
+        return t
+    wide = torch.zeros(*t.shape[:-1], 2 * t.shape[-1], dtype=t.dtype, device=t.device)
+    wide[..., ::2] = t
+    view = wide[..., ::2]
+    assert not view.is_contiguous() or t.shape[-1] <= 1
+    return view
+
+
+def transposed(t: torch.Tensor) -> torch.Tensor:
+    """The same values as ``t`` (2-D or more) stored transposed: a view with swapped strides."""
+    return t.transpose(-1, -2).contiguous().transpose(-1, -2)
+
+
+def rand_ints(low: int, high: int, gen: torch.Generator) -> int:
+    return int(torch.randint(low, high + 1, (1,), generator=gen))
+
+
+def shapes_equal(a: Sequence[int], b: Sequence[int]) -> bool:
+    return tuple(a) == tuple(b)
+
+
+__all__ = [
+    "CheckFailed", "GradingFailure", "Helper", "assert_close", "assert_equal", "assert_raises",
+    "device_of", "expect_tensor", "noncontiguous", "origin_of", "rand_ints", "randn", "transposed",
+    "unpack",
+]

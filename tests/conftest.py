@@ -1,0 +1,68 @@
+"""Shared helpers for the framework's own tests: grade a submission and inspect the outcome."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from autograder.course import resolve_assignment
+from autograder.grading import GradeReport, grade
+from autograder.results import Results
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = Path(__file__).parent / "corpus"
+
+
+def sandbox_processes() -> list[int]:
+    """Processes owned by sandbox uids (the pool starts at 61000): none may outlive grading."""
+    from autograder.sandbox.uids import FIRST_UID, POOL_SIZE
+
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as fh:
+                fields = dict(line.split(":", 1) for line in fh if ":" in line)
+            uid = int(fields["Uid"].split()[0])
+            if FIRST_UID <= uid < FIRST_UID + POOL_SIZE and fields["State"].split()[0] not in "ZX":
+                found.append(int(entry))
+        except (OSError, KeyError, ValueError):
+            continue
+    return found
+
+
+def grade_source(slug: str, source: str | Path, tmp_path: Path, **kwargs) -> GradeReport:
+    """Grade ``source`` (text, or a path to copy) as ``<slug>.py`` and check the results are valid."""
+    assignment = resolve_assignment(slug)
+    sub_dir = tmp_path / "sub"
+    sub_dir.mkdir(exist_ok=True)
+    target = sub_dir / assignment.manifest.submission_file
+    if isinstance(source, Path):
+        shutil.copyfile(source, target)
+    else:
+        target.write_text(source)
+    results_path = tmp_path / "results.json"
+    report = grade(assignment, target, results_path=results_path, **kwargs)
+    reread = Results.read(results_path)
+    assert reread == report.results
+    assert len(results_path.read_bytes()) < 1 << 20
+    return report
+
+
+def group_scores(report: GradeReport) -> dict[str, float]:
+    return {t.name: t.score for t in report.results.tests}
+
+
+def output_of(report: GradeReport, title_prefix: str) -> str:
+    return "\n".join(t.output for t in report.results.tests if t.name.startswith(title_prefix))
+
+
+@pytest.fixture
+def no_leftovers():
+    """After the test, no process of any sandbox uid is alive."""
+    yield
+    assert sandbox_processes() == []

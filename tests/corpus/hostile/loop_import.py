@@ -1,0 +1,5 @@
+"""An infinite loop at import time."""
+{HONEST}
+
+while True:
+    pass

@@ -1,0 +1,3 @@
+"""Does not parse."""
+def broadcast_shape(*shapes)
+    return ()
