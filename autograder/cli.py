@@ -11,8 +11,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
-import click
 import typer
+from typer.exceptions import TyperException
 from rich.console import Console
 
 from autograder import __version__
@@ -138,19 +138,21 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: maps errors to the documented exit statuses."""
     from autograder.grading import FrameworkError
 
+    if not (sys.argv[1:] if argv is None else argv):
+        argv = ["--help"]
     try:
         rc = app(args=argv, standalone_mode=False)
         if isinstance(rc, int) and rc:
             sys.exit(rc)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except (click.UsageError, UsageError, ManifestError) as exc:
-        message = exc.format_message() if isinstance(exc, click.UsageError) else str(exc)
-        err.print(f"error: {message}", markup=False, highlight=False)
-        sys.exit(2)
-    except click.exceptions.Abort:
+    except typer.Abort:
         sys.exit(1)
+    except (TyperException, UsageError, ManifestError) as exc:
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(2)
     except FrameworkError as exc:
-        err.print(f"autograder failed: {exc}", markup=False, highlight=False)
+        err.print(f"autograder failed: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(1)
     sys.exit(0)

@@ -14,7 +14,7 @@ import torch
 
 from autograder.failures import CheckFailed, GradingFailure, StudentError
 from autograder.sandbox.protocol import origin_of
-from autograder.student import RemoteObject, describe
+from autograder.student import RemoteObject, describe, last_call
 
 
 def _who(actual: Any, fn: str | None) -> tuple[str, str]:
@@ -118,7 +118,8 @@ def assert_equal(actual: Any, expected: Any, *, fn: str | None = None, what: str
             return
     elif type(actual) is type(expected) and actual == expected:
         return
-    raise CheckFailed(f"{name}: {what} is wrong", f"expected {describe(expected)}, got {describe(actual)}")
+    raise CheckFailed(f"{name}: {what} is wrong",
+                      _details(last_call(), f"expected {describe(expected)}, got {describe(actual)}"))
 
 
 def _both_int(a: Any, b: Any) -> bool:
@@ -137,18 +138,13 @@ def assert_raises(error: str, fn: Any, *args: Any, **kwargs: Any) -> StudentErro
                           exc.details) from None
     kind = f"a {value_type(result)}"
     raise CheckFailed(f"{label} should raise {error} for these inputs, but it returned {kind}",
-                      f"call: {_last_call(fn)}\nreturned: {describe(result)}")
+                      f"call: {last_call()}\nreturned: {describe(result)}")
 
 
 def value_type(value: Any) -> str:
     if isinstance(value, RemoteObject):
         return value.short_type
     return "tensor" if isinstance(value, torch.Tensor) else type(value).__name__
-
-
-def _last_call(fn: Any) -> str:
-    session = getattr(fn, "_session", None)
-    return getattr(session, "last_call", "")
 
 
 def unpack(value: Any, n: int, *, fn: str, what: str = "the result") -> tuple:

@@ -58,6 +58,14 @@ def describe(value: Any, depth: int = 0) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+_LAST_CALL = [""]
+
+
+def last_call() -> str:
+    """The most recent call into student code (for feedback on plain, non-tensor results)."""
+    return _LAST_CALL[0]
+
+
 def describe_call(name: str, args: tuple, kwargs: dict) -> str:
     parts = [describe(a) for a in args] + [f"{k}={describe(v)}" for k, v in kwargs.items()]
     return f"{name}({', '.join(parts)})"
@@ -210,7 +218,7 @@ class StudentSession:
     def call(self, target: dict[str, Any], args: tuple, kwargs: dict, *, label: str, part: str | None,
              timeout: float | None = None, want: str = "value", check_inputs: bool = True) -> Any:
         call_text = describe_call(label, args, kwargs)
-        self.last_call = call_text
+        self.last_call = _LAST_CALL[0] = call_text
         if self.timeouts_by_fn.get(label, 0) >= REPEATED_FAILURES:
             raise CallTimeout(label, call_text, 0, repeated=True)
         if self.crashes_by_fn.get(label, 0) >= REPEATED_FAILURES:

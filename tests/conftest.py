@@ -39,7 +39,7 @@ def grade_source(slug: str, source: str | Path, tmp_path: Path, **kwargs) -> Gra
     """Grade ``source`` (text, or a path to copy) as ``<slug>.py`` and check the results are valid."""
     assignment = resolve_assignment(slug)
     sub_dir = tmp_path / "sub"
-    sub_dir.mkdir(exist_ok=True)
+    sub_dir.mkdir(parents=True, exist_ok=True)
     target = sub_dir / assignment.manifest.submission_file
     if isinstance(source, Path):
         shutil.copyfile(source, target)

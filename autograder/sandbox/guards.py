@@ -50,6 +50,7 @@ def set_active(names: set[str]) -> None:
     """Names forbidden for the part being called now (the rest pass through)."""
     _ACTIVE.clear()
     _ACTIVE.update(names)
+    _MODE.sync(any(n in _ACTIVE for n in _MODE_NAMES.values()))
 
 
 def take_violations() -> list[dict[str, Any]]:
@@ -108,8 +109,8 @@ def _class_tripwire(name: str, cls: type) -> type:
     try:
         return type(cls.__name__, (cls,), {"__init__": __init__, "__module__": cls.__module__,
                                            "__qualname__": cls.__qualname__})
-    except TypeError:  # a final C type: wrap it as a function instead
-        return _tripwire(name + "()", lambda *a, **k: cls(*a, **k))
+    except TypeError:  # a final C type (numpy.broadcast): wrap it as a function instead
+        return _tripwire(name, functools.wraps(cls)(lambda *a, **k: cls(*a, **k)))
 
 
 def _resolve(dotted: str) -> tuple[Any, str, Any]:
@@ -146,6 +147,7 @@ def install_python(names: list[str]) -> list[str]:
             continue
         wrapper = _tripwire(dotted, original)
         _KEEP_ALIVE.append(wrapper)
+        _register_mode_names(dotted)
         _setattr(owner, attr, wrapper)
         top = dotted.split(".")[0]
         for module in _public_modules(top):
@@ -164,6 +166,24 @@ def _setattr(owner: Any, attr: str, value: Any) -> None:
         pass
 
 
+class _PacketTrip:
+    """Stands in for ``torch.ops.aten.<op>`` and each of its overloads (``.default``)."""
+
+    def __init__(self, name: str, target: Any) -> None:
+        self._name, self._target = name, target
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._name in _ACTIVE:
+            frame = _student_frame()
+            if frame is not None:
+                _trip(self._name, f"torch.ops.aten.{getattr(self._target, '__name__', '?')}", frame)
+        return self._target(*args, **kwargs)
+
+    def __getattr__(self, attr: str) -> Any:
+        value = getattr(self._target, attr)
+        return _PacketTrip(self._name, value) if callable(value) and not attr.startswith("_") else value
+
+
 def _patch_ops_packet(dotted: str, original: Any) -> None:
     """``torch.ops.aten.expand`` reaches a Tensor method's operator directly: wrap the packet."""
     try:
@@ -172,7 +192,64 @@ def _patch_ops_packet(dotted: str, original: Any) -> None:
         packet = getattr(torch.ops.aten, original.__name__)
     except (ImportError, AttributeError, RuntimeError):
         return
-    _setattr(torch.ops.aten, original.__name__, _tripwire(dotted, packet))
+    _setattr(torch.ops.aten, original.__name__, _PacketTrip(dotted, packet))
+
+
+_MODE_NAMES: dict[str, str] = {}
+_SKIP_FRAMES = ("/torch/_ops.py", "/torch/overrides.py", "/torch/_tensor.py")
+
+
+class _ModeSwitch:
+    """A TorchFunctionMode, entered only while a part bans torch functions.
+
+    Private entry points (``torch._C.TensorBase.expand``, ``torch._C._VariableFunctions``)
+    cannot be patched, but they still announce themselves to torch-function modes.
+    """
+
+    def __init__(self) -> None:
+        self.mode: Any = None
+        self.entered = False
+
+    def sync(self, want: bool) -> None:
+        if want == self.entered or not _MODE_NAMES:
+            return
+        if self.mode is None:
+            self.mode = _make_mode()
+        if want:
+            self.mode.__enter__()
+        else:
+            self.mode.__exit__(None, None, None)
+        self.entered = want
+
+
+def _make_mode() -> Any:
+    from torch.overrides import TorchFunctionMode
+
+    class BanMode(TorchFunctionMode):
+        def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+            name = str(getattr(func, "__name__", "")).split(".")[0]
+            dotted = _MODE_NAMES.get(name)
+            if dotted is not None and dotted in _ACTIVE:
+                frame = sys._getframe(1)
+                while frame is not None and frame.f_code.co_filename.endswith(_SKIP_FRAMES):
+                    frame = frame.f_back
+                if frame is not None and frame.f_code.co_filename.startswith(_STUDENT_DIRS):
+                    _trip(dotted, f"{name} (torch function)", frame)
+            return func(*args, **(kwargs or {}))
+
+    return BanMode()
+
+
+_MODE = _ModeSwitch()
+
+
+def _register_mode_names(dotted: str) -> None:
+    parts = dotted.split(".")
+    if parts[0] != "torch":
+        return
+    _MODE_NAMES[parts[-1]] = dotted
+    if len(parts) == 3 and parts[1] in ("linalg", "fft", "special"):
+        _MODE_NAMES[f"{parts[1]}_{parts[-1]}"] = dotted
 
 
 def install_aten(patterns: dict[str, str]) -> list[str]:

@@ -208,6 +208,8 @@ class WorkerProcess:
         argv = ["bwrap", "--die-with-parent", "--new-session", "--clearenv",
                 "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                 "--info-fd", str(info_fd)]
+        for key, value in self._env().items():  # --clearenv drops what Popen passed
+            argv += ["--setenv", key, value]
         if os.geteuid() == 0:
             argv += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
         else:

@@ -1,0 +1,69 @@
+"""Manifests: validated by pydantic, unknown keys rejected, one clear message, schema generated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from autograder.course import list_assignments
+from autograder.manifest import ManifestError, json_schema, load_manifest
+
+ROOT = Path(__file__).resolve().parents[1]
+GOOD = """
+slug = "toy"
+title = "Toy"
+[[parts]]
+name = "f"
+[[groups]]
+name = "f_public"
+part = "f"
+title = "f works"
+points = 1
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "assignment.toml"
+    path.write_text(text)
+    return path
+
+
+def test_good_manifest_loads(tmp_path):
+    m = load_manifest(write(tmp_path, GOOD))
+    assert m.submission_file == "toy.py" and m.total_points == 1 and m.limits.memory_mb == 4096
+
+
+@pytest.mark.parametrize("text,field,problem", [
+    (GOOD + "\ncolour = 'red'\n", "colour", "Extra inputs are not permitted"),
+    (GOOD.replace("points = 1", "points = -1"), "groups.0.points", "greater than 0"),
+    (GOOD.replace('part = "f"', 'part = "g"'), "(top level)", "unknown part 'g'"),
+    (GOOD + "\n[limits]\ncall_timout_s = 3\n", "limits.call_timout_s", "Extra inputs"),
+    (GOOD.replace('title = "Toy"', ""), "title", "Field required"),
+    (GOOD + '\n[[groups]]\nname = "f_public"\npart = "f"\ntitle = "dup"\npoints = 1\n', "(top level)", "unique"),
+])
+def test_bad_manifest_names_file_field_and_problem(tmp_path, text, field, problem):
+    path = write(tmp_path, text)
+    with pytest.raises(ManifestError) as info:
+        load_manifest(path)
+    message = str(info.value)
+    assert str(path) in message and field in message and problem in message
+    assert "\n" not in message
+
+
+def test_invalid_toml(tmp_path):
+    with pytest.raises(ManifestError, match="not valid TOML"):
+        load_manifest(write(tmp_path, "slug = "))
+
+
+def test_committed_schema_is_generated_from_the_models():
+    committed = (ROOT / "autograder" / "assignment.schema.json").read_text()
+    assert committed == json_schema(), "run: autograder schema > autograder/assignment.schema.json"
+
+
+def test_every_course_manifest_is_valid():
+    assignments = list_assignments(ROOT)
+    assert assignments
+    for a in assignments:
+        assert a.manifest.slug == a.directory.name
+        assert 0 < sum(g.points for g in a.manifest.groups if not g.hidden) < a.manifest.total_points
