@@ -116,6 +116,26 @@ def build_student(
 
 
 @app.command()
+def calibrate(
+    assignment: Annotated[str, typer.Argument(help="slug or assignment folder")],
+    device: DeviceOpt = Device.cpu,
+) -> None:
+    """Time the reference and solutions/<slug>/slow.py; print ratios to set thresholds."""
+    from rich.table import Table
+
+    from autograder.calibrate import calibrate as calibrate_api
+
+    rows = calibrate_api(resolve_assignment(assignment), device=device.value)
+    table = Table(title=f"calibration ({device.value})")
+    for col in ("function", "reference ms", "reference/ref", "slow/ref", "full at", "zero at", "advice"):
+        table.add_column(col)
+    for c in rows:
+        table.add_row(c.part, f"{c.reference_ms:.2f}", f"{c.reference_ratio:.2f}x", f"{c.slow_ratio:.1f}x",
+                      f"{c.full_at:g}x", f"{c.zero_at:g}x", "\n".join(c.problems) or "ok")
+    out.print(table)
+
+
+@app.command()
 def schema() -> None:
     """Print the JSON Schema of assignment.toml (generated from the pydantic models)."""
     from autograder.manifest import json_schema

@@ -70,10 +70,12 @@ def _hypothesis_profile() -> None:
 
 def grade(assignment: Assignment, submission: Path | None, *, mode: str = "grade", device: str = "cpu",
           seed: int | None = None, caps: Capabilities | None = None, workdir: Path | None = None,
-          results_path: Path | None = None, limits: dict[str, Any] | None = None) -> GradeReport:
+          results_path: Path | None = None, limits: dict[str, Any] | None = None,
+          performance: bool = True) -> GradeReport:
     """Grade one submission; ``mode="check"`` runs the public graders only.
 
-    ``limits`` overrides manifest limits for this run (e.g. shorter timeouts in tests).
+    ``limits`` overrides manifest limits for this run (e.g. shorter timeouts in tests);
+    ``performance=False`` leaves out the timed groups (they are then not in the results).
     """
     started = time.monotonic()
     if limits:
@@ -86,7 +88,8 @@ def grade(assignment: Assignment, submission: Path | None, *, mode: str = "grade
 
         raise UsageError(f"the hidden graders of {assignment.slug} are not here (solutions/ missing); "
                          "use `autograder check` for the public tests")
-    run = GradingRun(assignment, submission, mode=mode, device=device, seed=seed, caps=caps, workdir=workdir)
+    run = GradingRun(assignment, submission, mode=mode, device=device, seed=seed, caps=caps, workdir=workdir,
+                     performance=performance)
     paths = [str(assignment.public_tests)]
     if mode == "grade" and assignment.hidden_tests is not None:
         paths.append(str(assignment.hidden_tests))
@@ -151,8 +154,9 @@ def _report(run: GradingRun, caps: Capabilities, elapsed: float) -> GradeReport:
         "sandbox": {"in_force": caps.in_force, "missing": list(caps.missing)},
         "calls": dict(session.stats),
         "grader_errors": internal,
+        "timing": {part: t for part, t in run.timings.items()},
     }
     results = build_results(run.assignment.manifest, cases, execution_time=elapsed,
                             header="\n".join(header_lines), extra=extra,
-                            include_hidden=run.mode == "grade")
+                            include=run.runs_group)
     return GradeReport(results, status, cases, caps, student_output="", internal_errors=internal)

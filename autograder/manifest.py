@@ -82,12 +82,19 @@ class Timed(Strict):
     )
     full_at: float = Field(1.5, gt=0, description="ratio at or below which all points are earned")
     zero_at: float = Field(6.0, gt=0, description="ratio at or above which no points are earned")
-    leaderboard: bool = False
+    leaderboard: bool = Field(False, description="publish the ratio on Gradescope's leaderboard")
+    warmup: int = Field(3, ge=1, description="untimed (but checked) calls per side before sampling")
+    min_samples: int = Field(10, ge=3)
+    max_samples: int = Field(60, ge=3)
+    max_seconds: float = Field(20.0, gt=0, description="time cap for sampling one function")
+    stability: float = Field(0.1, gt=0, description="stop once IQR/median of both sides is below this")
 
     @model_validator(mode="after")
     def _curve(self) -> Timed:
         if self.zero_at <= self.full_at:
             raise ValueError("zero_at must be greater than full_at")
+        if self.max_samples < self.min_samples:
+            raise ValueError("max_samples must be at least min_samples")
         return self
 
 

@@ -142,6 +142,13 @@ def credit(request: pytest.FixtureRequest) -> Credit:
 CREDIT_KEY = pytest.StashKey[Credit]()
 
 
+@pytest.fixture
+def timing(request: pytest.FixtureRequest, credit: Credit) -> Any:
+    from autograder.timing_fixture import TimingFixture
+
+    return TimingFixture(_run(request), credit)
+
+
 @pytest.fixture(autouse=True)
 def _release_handles(request: pytest.FixtureRequest) -> Any:
     yield
@@ -167,6 +174,15 @@ def _feedback(exc: BaseException) -> tuple[str, str, str, str]:
     return text, text, "grader_error", f"{type(exc).__name__}: {exc}"
 
 
+def _misplaced(group: Any, in_hidden_dir: bool) -> str:
+    if group.kind == "performance":
+        return "" if in_hidden_dir else "performance graders need the reference: put them in solutions/<slug>/tests"
+    if group.hidden != in_hidden_dir:
+        where = "solutions/<slug>/tests" if group.hidden else "assignments/<slug>/tests"
+        return f"group {group.name!r} belongs in {where}"
+    return ""
+
+
 def _short_repr(excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
     """pytest's long failure report reads source and costs ~0.5 s; results never use it."""
     return excinfo.exconly()[:4000]
@@ -177,8 +193,12 @@ class GradingRun:
 
     def __init__(self, assignment: Any, submission: Path | None, *, mode: str = "grade",
                  device: str = "cpu", seed: int | None = None, caps: Any = None,
-                 workdir: Path | None = None) -> None:
+                 workdir: Path | None = None, performance: bool = True) -> None:
         self.assignment = assignment
+        self.performance = performance and mode == "grade"
+        self.group_sizes: dict[str, int] = {}
+        self.timings: dict[str, Any] = {}
+        self._reference_session: Any = None
         self.submission = submission
         self.mode = mode
         self.device = device
@@ -197,6 +217,31 @@ class GradingRun:
         self.session = StudentSession(self.assignment.manifest, self.submission, device=self.device,
                                       caps=self.caps, workdir=self.workdir)
         self.session.start()
+
+    def runs_group(self, group: Any) -> bool:
+        if group.kind == "performance":
+            return self.performance
+        return self.mode == "grade" or not group.hidden
+
+    def part_passed(self, part: str) -> bool:
+        """Did every correctness case of ``part`` pass so far (performance points need it)?"""
+        manifest = self.assignment.manifest
+        groups = {g.name for g in manifest.groups if g.part == part and g.kind == "correctness"}
+        cases = [c for c in self.cases.values() if c.group in groups]
+        expected = sum(self.group_sizes.get(g, 0) for g in groups)
+        return len(cases) == expected > 0 and all(c.outcome == "passed" and c.credit >= 1 for c in cases)
+
+    def reference_session(self) -> Any:
+        """A worker running the reference under the same sandbox and limits (for timing)."""
+        if self._reference_session is None:
+            from autograder.student import StudentSession
+
+            path = self.assignment.reference_file
+            if path is None:
+                pytest.skip("the reference solution is not available here")
+            self._reference_session = StudentSession(self.assignment.manifest, path, device=self.device,
+                                                     caps=self.caps, policy=self.session.policy)
+        return self._reference_session
 
     def reference(self) -> Any:
         if self._reference is None:
@@ -226,12 +271,12 @@ class GradingRun:
             group = manifest.group(name)
             in_hidden_dir = self.assignment.hidden_tests is not None and \
                 Path(str(item.path)).is_relative_to(self.assignment.hidden_tests)
-            if group.hidden != in_hidden_dir:
-                where = "solutions/<slug>/tests" if group.hidden else "assignments/<slug>/tests"
-                self.collect_errors.append(f"{item.nodeid}: group {name!r} belongs in {where}")
+            problem = _misplaced(group, in_hidden_dir)
+            if problem:
+                self.collect_errors.append(f"{item.nodeid}: {problem}")
                 drop.append(item)
                 continue
-            if self.mode == "check" and group.hidden:
+            if not self.runs_group(group):
                 drop.append(item)
                 continue
             item.stash[GROUP_KEY] = name
@@ -239,8 +284,11 @@ class GradingRun:
             keep.append(item)
         if drop:
             config.hook.pytest_deselected(items=drop)
+        keep.sort(key=lambda it: manifest.group(it.stash[GROUP_KEY]).kind == "performance")  # timing last
         items[:] = keep
-        graded = {g.name for g in manifest.groups if self.mode == "grade" or not g.hidden}
+        for item in keep:
+            self.group_sizes[item.stash[GROUP_KEY]] = self.group_sizes.get(item.stash[GROUP_KEY], 0) + 1
+        graded = {g.name for g in manifest.groups if self.runs_group(g)}
         for name in sorted(graded - {item.stash[GROUP_KEY] for item in keep}):
             if self.mode == "grade" and manifest.group(name).hidden and self.assignment.hidden_tests is None:
                 continue  # hidden graders are not shipped here (a student's copy)
@@ -276,6 +324,8 @@ class GradingRun:
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         if self.session is not None:
             self.session.close()
+        if self._reference_session is not None:
+            self._reference_session.close()
 
 
 GROUP_KEY = pytest.StashKey[str]()

@@ -120,9 +120,9 @@ def _group_output(group: Group, cases: list[CaseOutcome], gated: str) -> tuple[f
 
 
 def build_results(manifest: Manifest, cases: list[CaseOutcome], *, execution_time: float,
-                  header: str, extra: dict[str, Any], include_hidden: bool = True) -> Results:
-    """One TestResult per manifest group, in manifest order, plus the summary."""
-    groups = [g for g in manifest.groups if include_hidden or not g.hidden]
+                  header: str, extra: dict[str, Any], include: Any = None) -> Results:
+    """One TestResult per manifest group that ran (``include(group)``), in manifest order."""
+    groups = [g for g in manifest.groups if include is None or include(g)]
     by_group: dict[str, list[CaseOutcome]] = {g.name: [] for g in groups}
     for case in cases:
         by_group.setdefault(case.group, []).append(case)

@@ -11,7 +11,7 @@ CASES = CORPUS / "broadcasting"
 
 def test_reference_full_and_stub_zero(tmp_path):
     ref = grade_source("broadcasting", ROOT / "solutions/broadcasting/broadcasting.py", tmp_path / "r")
-    assert ref.score == ref.max_score == 20 and ref.status == "graded"
+    assert ref.score == ref.max_score == 23 and ref.status == "graded"
     stub = grade_source("broadcasting", ROOT / "student_template/broadcasting/broadcasting.py", tmp_path / "s")
     assert stub.score == 0
 

@@ -99,7 +99,8 @@ def test_worker_isolation_facts(probe):
     assert facts["net"] is False
     assert set(facts["env"]) <= {"PATH", "HOME", "TMPDIR", "LANG", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
                                  "OPENBLAS_NUM_THREADS", "PYTHONDONTWRITEBYTECODE", "PYTHONHASHSEED",
-                                 "MPLCONFIGDIR", "PWD", "LC_CTYPE"}
+                                 "MPLCONFIGDIR", "PWD", "LC_CTYPE", "MALLOC_MMAP_THRESHOLD_",
+                                 "MALLOC_TRIM_THRESHOLD_"}
     assert "OMP_NUM_THREADS" in facts["env"]
     assert facts["as"] == session.manifest.limits.memory_mb << 20
     assert facts["core"] == 0
@@ -162,7 +163,7 @@ def test_without_bubblewrap_grading_works_and_says_what_is_missing(tmp_path):
     import json
 
     data = json.loads((tmp_path / "r.json").read_text())
-    assert data["score"] == 20
+    assert data["score"] == 23
     assert any("no bubblewrap" in m for m in data["extra_data"]["sandbox"]["missing"])
 
 

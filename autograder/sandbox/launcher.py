@@ -183,6 +183,9 @@ class WorkerProcess:
             "PATH": "/usr/bin:/bin", "HOME": scratch, "TMPDIR": scratch, "LANG": "C.UTF-8",
             "OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n,
             "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "MPLCONFIGDIR": scratch,
+            # Fixed glibc malloc thresholds: otherwise each process adapts its mmap threshold to
+            # its own history, and two workers running the same code differ by 2x in timing.
+            "MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(256 << 20),
         }
 
     def _apply_rlimits(self) -> None:

@@ -296,7 +296,9 @@ def main(argv: list[str]) -> None:
     rfd, wfd = int(config["rfd"]), int(config["wfd"])
     prepare(config)
     worker = Worker(config, rfd, wfd)
-    from autograder.sandbox import guards
+    from autograder.sandbox import bench, guards
+
+    bench.capture_clocks()  # before the submission can patch time or torch.cuda
 
     config["guard_report"] = guards.install(
         config.get("forbidden", {}), config.get("student_dirs", []), alarm=worker.alarm

@@ -1,0 +1,72 @@
+"""Performance grading: fair to every correct technique, impossible to game by cheating."""
+
+from __future__ import annotations
+
+import pytest
+
+from autograder.timing import score_fraction
+from conftest import CORPUS, ROOT, grade_source, group_scores, output_of
+
+PERF = "pairwise_sq_dists: speed (time / reference time)"
+SLOW = (ROOT / "solutions/broadcasting/slow.py").read_text()
+REFERENCE = (ROOT / "solutions/broadcasting/broadcasting.py").read_text()
+
+
+def cheat(name: str) -> str:
+    reference = REFERENCE.replace("from __future__ import annotations\n", "")
+    return (CORPUS / "timing" / f"{name}.py").read_text().replace("{SLOW}", SLOW).replace("{REFERENCE}", reference)
+
+
+def timing_of(report) -> dict:
+    return report.results.extra_data["timing"]["pairwise_sq_dists"]
+
+
+def test_score_curve():
+    assert score_fraction(1.0, 1.5, 6.0) == 1.0 and score_fraction(1.5, 1.5, 6.0) == 1.0
+    assert score_fraction(6.0, 1.5, 6.0) == 0.0 and score_fraction(50, 1.5, 6.0) == 0.0
+    assert score_fraction(3.0, 1.5, 6.0) == pytest.approx(0.5)
+
+
+def test_reference_and_another_fast_technique_earn_the_speed_points(tmp_path):
+    for name, path in [("reference", ROOT / "solutions/broadcasting/broadcasting.py"),
+                       ("einsum", CORPUS / "broadcasting/correct_einsum.py")]:
+        report = grade_source("broadcasting", path, tmp_path / name)
+        assert group_scores(report)[PERF] == 3, (name, timing_of(report))
+        assert report.results.leaderboard[0].value == pytest.approx(timing_of(report)["ratio"], abs=1e-3)
+
+
+def test_loops_keep_correctness_points_and_lose_speed_points(tmp_path):
+    report = grade_source("broadcasting", SLOW, tmp_path)
+    scores = group_scores(report)
+    assert scores[PERF] == 0, timing_of(report)
+    assert report.score == report.max_score - 3
+    assert timing_of(report)["ratio"] >= 6
+    assert "x the reference's time" in output_of(report, PERF)
+
+
+def test_speed_points_need_correctness(tmp_path):
+    report = grade_source("broadcasting", cheat("fast_but_wrong"), tmp_path)
+    assert group_scores(report)[PERF] == 0
+    assert "every correctness test of pairwise_sq_dists must pass first" in output_of(report, PERF)
+
+
+@pytest.mark.parametrize("name", ["cache_replay", "lazy_thread"])
+def test_replayed_or_unfinished_outputs_are_caught_while_timed(tmp_path, name):
+    report = grade_source("broadcasting", cheat(name), tmp_path)
+    assert report.score == report.max_score - 3  # every correctness point: the cheat only acts when timed
+    assert group_scores(report)[PERF] == 0
+    assert "while being timed differ from the reference's" in output_of(report, PERF)
+
+
+def test_patched_clocks_change_nothing(tmp_path):
+    report = grade_source("broadcasting", cheat("patched_clocks"), tmp_path)
+    assert group_scores(report)[PERF] == 0
+    assert timing_of(report)["ratio"] >= 6  # still measured as slow as it is
+
+
+def test_background_threads_cannot_slow_the_reference(tmp_path):
+    """The worker not being timed is frozen: a CPU burner in the submission does not slow the reference."""
+    honest = timing_of(grade_source("broadcasting", SLOW, tmp_path / "honest"))
+    burner = grade_source("broadcasting", cheat("burner_thread"), tmp_path / "burner")
+    assert group_scores(burner)[PERF] == 0
+    assert timing_of(burner)["reference_ms"] < 1.5 * honest["reference_ms"], (timing_of(burner), honest)
