@@ -86,6 +86,33 @@ def grade(
 
 
 @app.command()
+def batch(
+    assignment: Annotated[str, typer.Argument(help="slug or assignment folder")],
+    submissions: Annotated[Path, typer.Argument(help="folder with one entry per student")],
+    out_dir: Annotated[Path, typer.Option("--out", help="where the gradebook, results and report go")],
+    jobs: Annotated[Optional[int], typer.Option("--jobs", help="submissions graded at once (default: cores)")] = None,
+    device: DeviceOpt = Device.cpu,
+) -> None:
+    """Grade every submission in a folder; re-runs grade only what is new or changed."""
+    from autograder.batch import run_batch
+    from autograder.grading import resolve_device
+    from autograder.report_cli import BatchProgress, print_batch_summary
+
+    a = resolve_assignment(assignment)
+    if not submissions.is_dir():
+        raise UsageError(f"{submissions} is not a folder of submissions")
+    if jobs is not None and jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    progress = BatchProgress(out)
+    try:
+        summary = run_batch(a, submissions, out_dir, jobs=jobs, device=resolve_device(device.value),
+                            progress=progress)
+    finally:
+        progress.end()
+    print_batch_summary(out, summary, out_dir)
+
+
+@app.command()
 def validate(
     assignments: Annotated[Optional[list[str]], typer.Argument(help="default: all")] = None,
 ) -> None:
@@ -113,6 +140,28 @@ def build_student(
         raise typer.Exit(1)
     if not stale:
         out.print("student templates are up to date")
+
+
+@app.command()
+def gradescope(
+    assignment: Annotated[str, typer.Argument(help="slug or assignment folder")],
+    out_zip: Annotated[Path, typer.Option("--out", help="the autograder zip to write (FILE.zip)")],
+) -> None:
+    """Build the Gradescope autograder zip (setup.sh, run_autograder, wheel, graders, pins)."""
+    from autograder.gradescope.bundle import BundleError, build_bundle
+    from autograder.gradescope.pins import PinError
+
+    a = resolve_assignment(assignment)
+    if a.reference_file is None:
+        raise UsageError(f"the solutions of {a.slug} are not here (the bundle needs the reference and hidden graders)")
+    try:
+        info = build_bundle(a, out_zip)
+    except (BundleError, PinError) as exc:
+        err.print(f"could not build the bundle: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    out.print(f"wrote {info.path} ({info.size_bytes / 1024:.0f} KiB, {len(info.members)} files, torch=="
+              f"{info.pins.torch_version} CPU build, {len(info.pins.others)} pinned packages)")
+    out.print("upload it under Configure Autograder -> Zip file upload; see docs/gradescope.md")
 
 
 @app.command()

@@ -41,6 +41,8 @@ class StudentError(GradingFailure):
         where = ""
         if tb and isinstance(tb[-1], list) and len(tb[-1]) >= 3:
             where = f" (at {tb[-1][0]}:{tb[-1][1]} in {tb[-1][2]})"
+        if "MemoryError" in self.mro or "can't allocate memory" in self.message or "out of memory" in self.message:
+            self.kind = "memory"
         if self.type_name == "NotImplementedError":
             summary = f"{fn} is not implemented yet (raises NotImplementedError)"
         else:
@@ -83,8 +85,11 @@ class WorkerCrashed(GradingFailure):
 
     def __init__(self, fn: str, call: str, status: str, output: str = "") -> None:
         hint = ""
-        if "SIGKILL" in status or "SIGSEGV" in status or "MemoryError" in output:
-            hint = " (out of memory or a crash in native code)"
+        if "SIGKILL" in status or "MemoryError" in output or "bad_alloc" in output:
+            hint = " (most likely out of memory)"
+            self.kind = "memory"
+        elif "SIGSEGV" in status or "SIGBUS" in status or "SIGABRT" in status:
+            hint = " (a crash in native code)"
         details = f"call: {call}"
         if output.strip():
             details += f"\nlast output of your code:\n{output[-1500:]}"

@@ -71,11 +71,12 @@ def _hypothesis_profile() -> None:
 def grade(assignment: Assignment, submission: Path | None, *, mode: str = "grade", device: str = "cpu",
           seed: int | None = None, caps: Capabilities | None = None, workdir: Path | None = None,
           results_path: Path | None = None, limits: dict[str, Any] | None = None,
-          performance: bool = True) -> GradeReport:
+          performance: bool = True, spawner: Any = None) -> GradeReport:
     """Grade one submission; ``mode="check"`` runs the public graders only.
 
     ``limits`` overrides manifest limits for this run (e.g. shorter timeouts in tests);
-    ``performance=False`` leaves out the timed groups (they are then not in the results).
+    ``performance=False`` leaves out the timed groups (they are then not in the results);
+    ``spawner`` supplies workers (batch grading forks them from a pre-warmed zygote).
     """
     started = time.monotonic()
     if limits:
@@ -89,14 +90,16 @@ def grade(assignment: Assignment, submission: Path | None, *, mode: str = "grade
         raise UsageError(f"the hidden graders of {assignment.slug} are not here (solutions/ missing); "
                          "use `autograder check` for the public tests")
     run = GradingRun(assignment, submission, mode=mode, device=device, seed=seed, caps=caps, workdir=workdir,
-                     performance=performance)
+                     performance=performance, spawner=spawner)
     paths = [str(assignment.public_tests)]
     if mode == "grade" and assignment.hidden_tests is not None:
         paths.append(str(assignment.hidden_tests))
-    args = paths + ["-p", "no:cacheprovider", "-p", "no:terminal", "-p", "autograder.pytest_plugin",
+    quiet = [f"-p no:{name}" for name in ("cacheprovider", "terminal", "logging", "unraisableexception",
+                                          "threadexception", "faulthandler", "junitxml", "pastebin",
+                                          "doctest", "stepwise", "warnings")]
+    args = paths + " ".join(quiet).split() + ["-p", "autograder.pytest_plugin",
                     "--assert=plain", "--import-mode=importlib", "-o", "python_files=test_*.py",
-                    "--rootdir", str(assignment.directory.parent), "-c", os.devnull,
-                    "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+                    "--rootdir", str(assignment.directory.parent), "-c", os.devnull]
     old = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     try:
@@ -126,12 +129,13 @@ def _with_limits(assignment: Assignment, limits: dict[str, Any]) -> Assignment:
 
 
 def _status(session: Any) -> Status:
+    """no_submission > crashed (import failed or the worker died) > timeout (any) > graded."""
     if session.submission_error is not None:
         return "no_submission"
-    if session.import_status == "timeout":
-        return "timeout"
-    if session.import_status == "crashed":
+    if session.import_status == "crashed" or session.stats["crashes"]:
         return "crashed"
+    if session.import_status == "timeout" or session.stats["timeouts"] or session.stopped:
+        return "timeout"
     return "graded"
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -193,8 +194,9 @@ class GradingRun:
 
     def __init__(self, assignment: Any, submission: Path | None, *, mode: str = "grade",
                  device: str = "cpu", seed: int | None = None, caps: Any = None,
-                 workdir: Path | None = None, performance: bool = True) -> None:
+                 workdir: Path | None = None, performance: bool = True, spawner: Any = None) -> None:
         self.assignment = assignment
+        self.spawner = spawner
         self.performance = performance and mode == "grade"
         self.group_sizes: dict[str, int] = {}
         self.timings: dict[str, Any] = {}
@@ -214,8 +216,9 @@ class GradingRun:
     def configure(self) -> None:
         from autograder.student import StudentSession
 
+        workdir = self.spawner.new_workdir() if self.spawner is not None else self.workdir
         self.session = StudentSession(self.assignment.manifest, self.submission, device=self.device,
-                                      caps=self.caps, workdir=self.workdir)
+                                      caps=self.caps, workdir=workdir, spawner=self.spawner)
         self.session.start()
 
     def runs_group(self, group: Any) -> bool:
@@ -239,8 +242,10 @@ class GradingRun:
             path = self.assignment.reference_file
             if path is None:
                 pytest.skip("the reference solution is not available here")
+            workdir = self.spawner.new_workdir() if self.spawner is not None else None
             self._reference_session = StudentSession(self.assignment.manifest, path, device=self.device,
-                                                     caps=self.caps, policy=self.session.policy)
+                                                     caps=self.caps, policy=self.session.policy,
+                                                     workdir=workdir, spawner=self.spawner)
         return self._reference_session
 
     def reference(self) -> Any:
@@ -322,10 +327,11 @@ class GradingRun:
                     case.visible_text = case.hidden_text = credit.note
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
-        if self.session is not None:
-            self.session.close()
-        if self._reference_session is not None:
-            self._reference_session.close()
+        for session in (self.session, self._reference_session):
+            if session is not None:
+                session.close()
+                if self.spawner is not None:
+                    shutil.rmtree(session.workdir, ignore_errors=True)
 
 
 GROUP_KEY = pytest.StashKey[str]()

@@ -47,3 +47,55 @@ def print_report(console: Console, assignment: Assignment, report: Any, audience
     if report.protections.missing:
         console.print(Panel("\n".join(report.protections.missing), border_style="red",
                             title="SANDBOX WEAKENED: protections not in force"), markup=False)
+
+
+class BatchProgress:
+    """A progress bar with ETA and counts by status, for `autograder batch`."""
+
+    def __init__(self, console: Console) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.counts: dict[str, int] = {}
+        self.progress = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(),
+                                 TimeRemainingColumn(), TextColumn("{task.fields[counts]}"),
+                                 console=console, transient=False)
+        self.task: Any = None
+
+    def begin(self, total: int) -> None:
+        self.progress.start()
+        self.task = self.progress.add_task("grading", total=total, counts="")
+
+    def advance(self, outcome: Any) -> None:
+        self.counts[outcome.status] = self.counts.get(outcome.status, 0) + 1
+        text = "  ".join(f"{k} {v}" for k, v in sorted(self.counts.items()))
+        self.progress.update(self.task, advance=1, counts=text)
+
+    def end(self) -> None:
+        if self.task is not None:
+            self.progress.stop()
+
+
+def print_batch_summary(console: Console, summary: Any, out: Any) -> None:
+    import statistics
+
+    table = Table(title="batch summary")
+    table.add_column("")
+    table.add_column("", justify="right")
+    rows = [("submissions", summary.students), ("graded now", summary.graded_now),
+            ("already graded (unchanged)", summary.skipped)]
+    rows += [(status, summary.statuses.get(status, 0)) for status in ("graded", "timeout", "crashed",
+                                                                        "no_submission")]
+    if summary.scores:
+        rows += [("mean score", f"{statistics.mean(summary.scores):.2f}"),
+                 ("median score", f"{statistics.median(summary.scores):g}")]
+    rows += [("wall time", f"{summary.wall_seconds:.1f} s")]
+    if summary.graded_now:
+        rows.append(("seconds per submission", f"{summary.seconds_per_submission:.2f}"))
+    for key, value in rows:
+        table.add_row(str(key), str(value))
+    console.print(table)
+    for warning in summary.warnings:
+        console.print(f"[yellow]warning[/yellow] {warning}", highlight=False)
+    for error in summary.framework_errors:
+        console.print(f"[red]autograder error[/red] {error}", highlight=False)
+    console.print(f"gradebook: {out / 'gradebook.csv'}   report: {out / 'report.html'}")

@@ -71,12 +71,26 @@ def describe_call(name: str, args: tuple, kwargs: dict) -> str:
     return f"{name}({', '.join(parts)})"
 
 
+def policy_for(manifest: Manifest, device: str) -> Policy:
+    """The sandbox limits and forbidden calls a manifest asks for."""
+    lim = manifest.limits
+    return Policy(
+        memory_mb=lim.memory_mb, cpu_seconds=lim.cpu_seconds, file_size_mb=lim.file_size_mb,
+        max_processes=lim.max_processes, max_open_files=lim.max_open_files,
+        scratch_mb=lim.scratch_mb, threads=lim.threads, max_reply_mb=lim.max_reply_mb,
+        device=device, forbidden={"python": manifest.all_forbidden_python(),
+                                  "aten": dict(manifest.forbidden.aten),
+                                  "autograd": manifest.forbidden.autograd},
+    )
+
+
 class StudentSession:
     """One submission's worker, restarted when needed, for the whole grading run."""
 
     def __init__(self, manifest: Manifest, submission: Path | None, *, device: str = "cpu",
                  caps: Capabilities | None = None, workdir: Path | None = None,
-                 policy: Policy | None = None, extra_student_dirs: list[str] = ()) -> None:
+                 policy: Policy | None = None, extra_student_dirs: list[str] = (),
+                 spawner: Any = None) -> None:
         self.manifest = manifest
         self.device = device
         self.caps = caps or detect()
@@ -95,16 +109,10 @@ class StudentSession:
             except SubmissionError as exc:
                 self.submission_error = str(exc)
         lim = manifest.limits
-        self.policy = policy or Policy(
-            memory_mb=lim.memory_mb, cpu_seconds=lim.cpu_seconds, file_size_mb=lim.file_size_mb,
-            max_processes=lim.max_processes, max_open_files=lim.max_open_files,
-            scratch_mb=lim.scratch_mb, threads=lim.threads, max_reply_mb=lim.max_reply_mb,
-            device=device, forbidden={"python": manifest.all_forbidden_python(),
-                                      "aten": dict(manifest.forbidden.aten),
-                                      "autograd": manifest.forbidden.autograd},
-        )
+        self.policy = policy or policy_for(manifest, device)
         self.extra_student_dirs = list(extra_student_dirs)
-        self.worker: WorkerProcess | None = None
+        self.spawner = spawner or LocalSpawner()
+        self.worker: Any = None
         self.generation = 0
         self.starts = 0
         self.imported = False
@@ -113,6 +121,7 @@ class StudentSession:
         self.deadline = time.monotonic() + lim.total_timeout_s
         self.stats = {"calls": 0, "timeouts": 0, "crashes": 0, "forbidden": 0, "restarts": 0}
         self.import_status = "not started"
+        self.stopped = False
         self.last_call = ""
         self.timeouts_by_fn: dict[str, int] = {}
         self.crashes_by_fn: dict[str, int] = {}
@@ -125,15 +134,13 @@ class StudentSession:
 
     def data_paths(self) -> tuple[Path, str]:
         """(host folder the grader writes, the same folder as the worker sees it)."""
-        worker = self.worker or WorkerProcess(self.policy, self.host_dirs, [], self.caps)
-        return self.host_dirs["data"], worker.worker_path("data")
+        return self.host_dirs["data"], self.spawner.worker_path(self, "data")
 
     def start(self) -> None:
         """Start the worker now so torch imports while the grader collects tests."""
         if self.staged is None or self.worker is not None:
             return
-        self.worker = WorkerProcess(self.policy, self.host_dirs, self.extra_student_dirs, self.caps)
-        self.worker.start()
+        self.worker = self.spawner.spawn(self)
         self.generation += 1
         self.starts += 1
 
@@ -143,6 +150,7 @@ class StudentSession:
         if self.import_failure is not None:
             raise self.import_failure
         if time.monotonic() > self.deadline:
+            self.stopped = True
             raise GradingStopped("the grading time limit for this submission was reached")
         if self.worker is not None and self.worker.alive and self.imported:
             return self.worker
@@ -285,6 +293,18 @@ class StudentSession:
                 self.worker.request({"op": "release", "ids": "all"}, timeout=10)
             except (protocol.ReplyTimeout, WorkerGone):
                 self.restart()
+
+
+class LocalSpawner:
+    """Each worker is a fresh sandboxed process (one submission at a time: `grade`, `check`)."""
+
+    def spawn(self, session: StudentSession) -> WorkerProcess:
+        worker = WorkerProcess(session.policy, session.host_dirs, session.extra_student_dirs, session.caps)
+        worker.start()
+        return worker
+
+    def worker_path(self, session: StudentSession, kind: str) -> str:
+        return WorkerProcess(session.policy, session.host_dirs, [], session.caps).worker_path(kind)
 
 
 def _encode_remote(value: Any) -> dict[str, Any]:

@@ -61,8 +61,32 @@ def output_of(report: GradeReport, title_prefix: str) -> str:
     return "\n".join(t.output for t in report.results.tests if t.name.startswith(title_prefix))
 
 
+def describe_processes(pids: list[int]) -> list[str]:
+    out = []
+    for pid in pids:
+        try:
+            cmd = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ")[:120].decode(errors="replace")
+            status = dict(line.split(":", 1) for line in open(f"/proc/{pid}/status") if ":" in line)
+            out.append(f"{pid} uid={status['Uid'].split()[0]} state={status['State'].strip()} "
+                       f"ppid={status['PPid'].strip()} ns={os.readlink(f'/proc/{pid}/ns/pid')} {cmd}")
+        except OSError as exc:
+            out.append(f"{pid}: {exc}")
+    return out
+
+
+def assert_no_leftovers(wait: float = 3.0) -> None:
+    """No process of a sandbox uid is alive (allowing the kernel a moment to finish killing)."""
+    import time
+
+    deadline = time.monotonic() + wait
+    while sandbox_processes() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = sandbox_processes()
+    assert left == [], describe_processes(left)
+
+
 @pytest.fixture
 def no_leftovers():
     """After the test, no process of any sandbox uid is alive."""
     yield
-    assert sandbox_processes() == []
+    assert_no_leftovers()

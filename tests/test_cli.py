@@ -16,7 +16,8 @@ def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
 
 
 def test_help_on_every_command():
-    for cmd in ["list", "check", "grade", "validate", "build-student", "schema"]:
+    for cmd in ["list", "check", "grade", "batch", "gradescope", "validate", "build-student", "calibrate",
+                "schema"]:
         proc = run(cmd, "--help")
         assert proc.returncode == 0 and "Usage" in proc.stdout, cmd
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CORPUS, ROOT, grade_source, group_scores, sandbox_processes
+from conftest import CORPUS, ROOT, assert_no_leftovers, grade_source, group_scores
 
 HOSTILE = CORPUS / "hostile"
 HONEST = (HOSTILE / "_honest.py").read_text()
@@ -30,7 +30,7 @@ def source(name: str, **subs: str) -> str:
 
 def contained(report, honest: float = HONEST_POINTS) -> None:
     assert report.score <= honest + 1e-9, group_scores(report)
-    assert sandbox_processes() == []
+    assert_no_leftovers()
     for fake in ("All tests passed", '"score": 100', "exfiltrated"):
         assert fake not in report.results.model_dump_json()
 
@@ -44,7 +44,7 @@ def test_exits_and_forged_results(name, tmp_path):
     after = {p: p.stat().st_mtime for p in ROOT.rglob("results.json")}
     assert after == before, "the submission wrote a results.json in the checkout"
     assert not Path("/tmp/results.json").exists() or os.stat("/tmp/results.json").st_uid == 0
-    assert report.status == "graded"
+    assert report.status == "crashed"  # os._exit ended the worker: a TA sees it in the gradebook
 
 
 def test_printing_fake_results(tmp_path):
@@ -74,11 +74,12 @@ def test_infinite_loop_at_import(tmp_path):
 def test_infinite_loop_in_one_function_costs_only_that_function(tmp_path):
     report = grade_source("broadcasting", source("loop_function"), tmp_path, limits=FAST)
     scores = group_scores(report)
-    assert sandbox_processes() == []
+    assert_no_leftovers()
     assert scores["expand_to: values, stride-0 view, errors"] == 0
     assert scores["pairwise_sq_dists: values and non-negativity"] == 2
     assert scores["standardize: eps, constant columns, float64, non-contiguous (hidden)"] == 2
     assert report.score == report.max_score - 6
+    assert report.status == "timeout"
     assert "did not finish within 2 s" in report.results.model_dump_json()
 
 

@@ -14,7 +14,7 @@ from autograder.course import resolve_assignment
 from autograder.failures import CallTimeout, WorkerCrashed
 from autograder.sandbox.capabilities import detect
 from autograder.student import StudentModule, StudentSession
-from conftest import ROOT, grade_source, sandbox_processes
+from conftest import ROOT, assert_no_leftovers, grade_source
 
 PROBE = r'''
 import os, socket, resource, sys, subprocess, time
@@ -82,7 +82,7 @@ def probe(tmp_path):
     session = StudentSession(assignment.manifest, tmp_path / "broadcasting.py")
     yield StudentModule(session), session
     session.close()
-    assert sandbox_processes() == []
+    assert_no_leftovers()
 
 
 needs_bwrap = pytest.mark.skipif(not detect().bwrap, reason="bubblewrap not available")
@@ -119,7 +119,7 @@ def test_daemon_does_not_outlive_the_worker(probe):
     assert student.daemon() is True
     time.sleep(0.3)
     session.close()
-    assert sandbox_processes() == []
+    assert_no_leftovers()
 
 
 def test_memory_bomb_is_a_crash_not_a_framework_error(probe):

@@ -329,12 +329,17 @@ def always_active() -> set[str]:
     return set(_ACTIVE_ALWAYS)
 
 
-def install(spec: dict[str, Any], student_dirs: list[str],
-            alarm: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
-    """Install all layers from the worker config's ``forbidden`` section."""
+def configure(student_dirs: list[str], alarm: Callable[[dict[str, Any]], None] | None) -> None:
+    """Where student code lives (for caller checks) and where trips are reported."""
     global _STUDENT_DIRS, _ALARM
     _STUDENT_DIRS = tuple(d.rstrip("/") + "/" for d in student_dirs)
     _ALARM = alarm
+
+
+def install(spec: dict[str, Any], student_dirs: list[str],
+            alarm: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Install all layers from the worker config's ``forbidden`` section."""
+    configure(student_dirs, alarm)
     report: dict[str, Any] = {"missing": [], "aten": []}
     names = sorted(set(spec.get("python", [])))
     if names:

@@ -14,24 +14,19 @@ from __future__ import annotations
 
 import json
 import os
-import resource
-import select
 import signal
 import subprocess
-import sys
-import sysconfig
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autograder.sandbox import protocol
+from autograder.sandbox import bwrap, protocol
 from autograder.sandbox.capabilities import Capabilities, detect
 from autograder.sandbox.uids import UidLease
 
-FRAMEWORK_DIR = Path(__file__).resolve().parents[1]  # .../autograder
-IN_SANDBOX = {"submission": "/submission", "data": "/data", "scratch": "/tmp", "framework": "/opt/ag"}
+IN_SANDBOX = {"submission": "/submission", "data": "/data", "scratch": "/tmp"}
 
 
 @dataclass
@@ -88,190 +83,38 @@ class OutputCapture:
             note = f"\n... [{skipped} bytes not shown] ...\n" if skipped > 0 else ""
             return head + note + self.tail.decode(errors="replace")
 
-
-def _drain(fd: int, capture: OutputCapture) -> None:
-    while True:
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        capture.feed(chunk)
-    os.close(fd)
-
-
-class WorkerProcess:
-    """One live worker. ``request`` sends a message and waits for its reply."""
-
-    def __init__(self, policy: Policy, host_dirs: dict[str, Path], student_module_dirs: list[str],
-                 caps: Capabilities | None = None) -> None:
-        self.policy = policy
-        self.caps = caps or detect()
-        self.host_dirs = host_dirs
-        self.uid_lease: UidLease | None = None
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.output = OutputCapture(policy.output_limit_kb * 1024)
-        self.alarms: list[dict[str, Any]] = []
-        self.pid_ns: str | None = None
-        self.child_pid: int | None = None
-        self.next_id = 1
-        self.student_module_dirs = student_module_dirs
-        self.limits = protocol.Limits(max_buffer_bytes=policy.max_reply_mb << 20)
-
-    # ------------------------------------------------------------ paths
-
-    def worker_path(self, kind: str) -> str:
-        """Where a host folder (submission, data, scratch) appears inside the worker."""
-        if self.caps.bwrap:
-            return IN_SANDBOX[kind]
-        return str(self.host_dirs[kind])
-
-    # ------------------------------------------------------------ start
-
-    def start(self) -> None:
-        if self.caps.drop_uid:
-            self.uid_lease = UidLease.acquire()
-            self.uid_lease.kill_leftovers()
-            os.chown(self.host_dirs["scratch"], self.uid_lease.uid, self.uid_lease.uid)
-        req_r, req_w = os.pipe()
-        rep_r, rep_w = os.pipe()
-        out_r, out_w = os.pipe()
-        info_r, info_w = os.pipe() if self.caps.bwrap else (None, None)
-        config = self._config(req_r, rep_w)
-        worker_py = (FRAMEWORK_DIR / "sandbox" / "worker.py")
-        if self.caps.bwrap:
-            worker_py = Path(IN_SANDBOX["framework"]) / "autograder" / "sandbox" / "worker.py"
-        argv = [self._python(), "-I", "-S", str(worker_py), json.dumps(config)]
-        if self.caps.bwrap:
-            argv = self._bwrap_argv(info_w) + argv
-        pass_fds = [req_r, rep_w] + ([info_w] if info_w is not None else [])
-        self.proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w, pass_fds=pass_fds,
-            env=self._env(), cwd=str(self.host_dirs["scratch"]), start_new_session=True,
-            preexec_fn=self._apply_rlimits, close_fds=True,
-        )
-        for fd in (req_r, rep_w, out_w) + ((info_w,) if info_w is not None else ()):
-            os.close(fd)
-        self.req_w, self.rep_r = req_w, rep_r
-        threading.Thread(target=_drain, args=(out_r, self.output), daemon=True).start()
-        if info_r is not None:
-            self._read_info(info_r)
-
-    def _python(self) -> str:
-        return os.path.realpath(sys.executable)
-
-    def _config(self, rfd: int, wfd: int) -> dict[str, Any]:
-        fw_parent = IN_SANDBOX["framework"] if self.caps.bwrap else str(FRAMEWORK_DIR.parent)
-        submission = self.worker_path("submission")
-        return {
-            "sys_path": _stdlib_paths() + [fw_parent] + _site_paths(),
-            "uid": self.uid_lease.uid if self.uid_lease else None,
-            "gid": self.uid_lease.uid if self.uid_lease else None,
-            "rfd": rfd, "wfd": wfd,
-            "threads": self.policy.threads,
-            "scratch": self.worker_path("scratch"),
-            "submission_dir": submission,
-            "student_dirs": [submission] + self.student_module_dirs,
-            "forbidden": self.policy.forbidden,
-        }
-
-    def _env(self) -> dict[str, str]:
-        n = str(self.policy.threads)
-        scratch = self.worker_path("scratch")
-        return {
-            "PATH": "/usr/bin:/bin", "HOME": scratch, "TMPDIR": scratch, "LANG": "C.UTF-8",
-            "OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n,
-            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "MPLCONFIGDIR": scratch,
-            # Fixed glibc malloc thresholds: otherwise each process adapts its mmap threshold to
-            # its own history, and two workers running the same code differ by 2x in timing.
-            "MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(256 << 20),
-        }
-
-    def _apply_rlimits(self) -> None:
-        """Runs in the child between fork and exec: limits inherited by everything inside."""
-        p = self.policy
-        limits = [
-            (resource.RLIMIT_CPU, p.cpu_seconds, p.cpu_seconds + 5),
-            (resource.RLIMIT_FSIZE, p.file_size_mb << 20, p.file_size_mb << 20),
-            (resource.RLIMIT_NOFILE, p.max_open_files, p.max_open_files),
-            (resource.RLIMIT_CORE, 0, 0),
-        ]
-        if p.device == "cpu":  # CUDA reserves huge virtual ranges; an AS limit breaks it
-            limits.append((resource.RLIMIT_AS, p.memory_mb << 20, p.memory_mb << 20))
-        if self.caps.drop_uid:  # per-uid, so only meaningful for the worker's own uid
-            limits.append((resource.RLIMIT_NPROC, p.max_processes, p.max_processes))
-        for which, soft, hard in limits:
-            try:
-                resource.setrlimit(which, (soft, hard))
-            except (ValueError, OSError):
-                pass
-
-    def _bwrap_argv(self, info_fd: int) -> list[str]:
-        argv = ["bwrap", "--die-with-parent", "--new-session", "--clearenv",
-                "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-                "--info-fd", str(info_fd)]
-        for key, value in self._env().items():  # --clearenv drops what Popen passed
-            argv += ["--setenv", key, value]
-        if os.geteuid() == 0:
-            argv += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-        else:
-            argv += ["--unshare-user"]
-        argv += ["--ro-bind", "/usr", "/usr"]
-        for top in ("bin", "sbin", "lib", "lib32", "lib64"):
-            path = Path("/") / top
-            if path.is_symlink():
-                argv += ["--symlink", os.readlink(path), str(path)]
-            elif path.is_dir():
-                argv += ["--ro-bind", str(path), str(path)]
-        for etc in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives",
-                    "/etc/localtime"):
-            if os.path.exists(etc):
-                argv += ["--ro-bind", etc, etc]
-        made: set[str] = {"/", "/usr", "/tmp", "/dev", "/proc", "/etc", "/opt"}
-        for src in _python_roots():
-            argv += _parents(src, made) + ["--ro-bind", src, src]
-        argv += ["--perms", "0755", "--dir", IN_SANDBOX["framework"],
-                 "--ro-bind", str(FRAMEWORK_DIR), IN_SANDBOX["framework"] + "/autograder",
-                 "--ro-bind", str(self.host_dirs["submission"]), IN_SANDBOX["submission"],
-                 "--ro-bind", str(self.host_dirs["data"]), IN_SANDBOX["data"],
-                 "--dev", "/dev", "--proc", "/proc",
-                 "--perms", "1777", "--size", str(self.policy.scratch_mb << 20), "--tmpfs", "/tmp",
-                 "--perms", "1777", "--size", str(self.policy.scratch_mb << 20), "--tmpfs", "/dev/shm",
-                 "--chdir", "/tmp"]
-        if self.policy.device.startswith("cuda"):
-            for dev in sorted(Path("/dev").glob("nvidia*")):
-                argv += ["--dev-bind", str(dev), str(dev)]
-            if Path("/sys").exists():
-                argv += ["--ro-bind", "/sys", "/sys"]
-        return argv
-
-    def _read_info(self, fd: int) -> None:
-        data = b""
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([fd], [], [], 0.5)
-            if ready:
-                chunk = os.read(fd, 4096)
+    def drain(self, fd: int) -> None:
+        """Read ``fd`` to its end in a daemon thread (so a chatty worker never blocks)."""
+        def run() -> None:
+            while True:
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:
+                    break
                 if not chunk:
                     break
-                data += chunk
-                if data.rstrip().endswith(b"}"):
-                    break
-        os.close(fd)
-        try:
-            info = json.loads(data or b"{}")
-            self.child_pid = int(info["child-pid"])
-            self.pid_ns = f"pid:[{int(info['pid-namespace'])}]"
-        except (ValueError, KeyError, TypeError):
-            pass
+                self.feed(chunk)
+            os.close(fd)
 
-    # ------------------------------------------------------------ talk
+        threading.Thread(target=run, daemon=True).start()
+
+
+class Channel:
+    """The grader's end of one worker: framed requests, replies, alarms, and its processes."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self.output = OutputCapture(policy.output_limit_kb * 1024)
+        self.alarms: list[dict[str, Any]] = []
+        self.limits = protocol.Limits(max_buffer_bytes=policy.max_reply_mb << 20)
+        self.next_id = 1
+        self.req_w = self.rep_r = -1
+        self.open = False
 
     def request(self, header: dict[str, Any], buffers: list[Any] = (), timeout: float | None = None
                 ) -> tuple[dict[str, Any], list[bytearray]]:
         """Send one request; return its reply. Alarms that arrive meanwhile are collected."""
-        if self.proc is None:
+        if not self.open:
             raise WorkerGone("worker not started")
         msg_id = self.next_id
         self.next_id += 1
@@ -288,35 +131,26 @@ class WorkerProcess:
                 raise protocol.ProtocolError("unexpected message from the worker")
         except protocol.ReplyTimeout:
             raise
-        except (protocol.ProtocolError, BrokenPipeError, OSError) as exc:
-            status = self.kill()
-            if isinstance(exc, protocol.ChannelClosed) or isinstance(exc, (BrokenPipeError, OSError)):
-                raise WorkerGone("the worker process ended", status) from None
-            raise WorkerGone(f"the worker broke the protocol: {exc}", status) from None
+        except protocol.ChannelClosed:
+            raise WorkerGone("the worker process ended", self.kill()) from None
+        except protocol.ProtocolError as exc:
+            raise WorkerGone(f"the worker broke the protocol: {exc}", self.kill()) from None
+        except OSError:
+            raise WorkerGone("the worker process ended", self.kill()) from None
 
-    # ------------------------------------------------------------ processes
+    def _close_pipes(self) -> None:
+        for fd in (self.req_w, self.rep_r):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.open = False
 
     def processes(self) -> list[int]:
-        """Every live process that belongs to this sandbox (by pid namespace or uid)."""
-        found = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            pid = int(entry)
-            try:
-                if _is_zombie(pid):
-                    continue
-                if self.pid_ns is not None:
-                    if os.readlink(f"/proc/{pid}/ns/pid") == self.pid_ns:
-                        found.append(pid)
-                elif self.uid_lease is not None:
-                    if _proc_uid(pid) == self.uid_lease.uid:
-                        found.append(pid)
-                elif self.proc is not None and os.getsid(pid) == self.proc.pid:
-                    found.append(pid)
-            except OSError:
-                continue
-        return found
+        raise NotImplementedError
+
+    def kill(self) -> str:
+        raise NotImplementedError
 
     def signal_all(self, sig: int) -> None:
         for pid in self.processes():
@@ -330,6 +164,96 @@ class WorkerProcess:
 
     def thaw(self) -> None:
         self.signal_all(signal.SIGCONT)
+
+    def stop(self) -> None:
+        """Polite shutdown at the end of grading, then make sure nothing is left."""
+        if self.open:
+            try:
+                protocol.write_message(self.req_w, {"op": "exit"})
+                protocol.read_message(self.rep_r, self.limits, time.monotonic() + 2)
+            except (OSError, protocol.ProtocolError, protocol.ReplyTimeout):
+                pass
+        self.kill()
+
+
+class WorkerProcess(Channel):
+    """One worker in its own bubblewrap sandbox (or a plain process when bwrap is missing)."""
+
+    def __init__(self, policy: Policy, host_dirs: dict[str, Path], student_module_dirs: list[str],
+                 caps: Capabilities | None = None) -> None:
+        super().__init__(policy)
+        self.caps = caps or detect()
+        self.host_dirs = host_dirs
+        self.uid_lease: UidLease | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.pid_ns: str | None = None
+        self.child_pid: int | None = None
+        self.student_module_dirs = student_module_dirs
+
+    def worker_path(self, kind: str) -> str:
+        """Where a host folder (submission, data, scratch) appears inside the worker."""
+        if self.caps.bwrap:
+            return IN_SANDBOX[kind]
+        return str(self.host_dirs[kind])
+
+    def start(self) -> None:
+        if self.caps.drop_uid:
+            self.uid_lease = UidLease.acquire()
+            self.uid_lease.kill_leftovers()
+            uid = self.uid_lease.uid
+            os.chown(self.host_dirs["scratch"], uid, uid)
+            workdir = self.host_dirs["submission"].parent  # closed to every other uid (other workers)
+            os.chown(workdir, uid, uid)
+            workdir.chmod(0o700)
+        req_r, self.req_w = os.pipe()
+        self.rep_r, rep_w = os.pipe()
+        out_r, out_w = os.pipe()
+        info_r, info_w = os.pipe() if self.caps.bwrap else (None, None)
+        config = self._config(req_r, rep_w)
+        worker_py = bwrap.FRAMEWORK_DIR / "sandbox" / "worker.py"
+        env = bwrap.worker_env(self.policy, self.worker_path("scratch"))
+        argv = [bwrap.python_executable(), "-I", "-S", str(worker_py), json.dumps(config)]
+        if self.caps.bwrap:
+            argv[3] = f"{bwrap.FRAMEWORK_MOUNT}/autograder/sandbox/worker.py"
+            binds = [(str(self.host_dirs["submission"]), IN_SANDBOX["submission"]),
+                     (str(self.host_dirs["data"]), IN_SANDBOX["data"])]
+            argv = bwrap.command(self.policy, env, binds, info_w) + argv
+        limits = bwrap.rlimits(self.policy, per_uid=self.caps.drop_uid)
+        pass_fds = [req_r, rep_w] + ([info_w] if info_w is not None else [])
+        self.proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w, pass_fds=pass_fds, env=env,
+            cwd=str(self.host_dirs["scratch"]), start_new_session=True, close_fds=True,
+            preexec_fn=lambda: bwrap.apply_rlimits(limits),
+        )
+        for fd in (req_r, rep_w, out_w) + ((info_w,) if info_w is not None else ()):
+            os.close(fd)
+        self.open = True
+        self.output.drain(out_r)
+        if info_r is not None:
+            self.child_pid, self.pid_ns = bwrap.read_info(info_r)
+
+    def _config(self, rfd: int, wfd: int) -> dict[str, Any]:
+        submission = self.worker_path("submission")
+        return {
+            "sys_path": bwrap.python_path(self.caps.bwrap),
+            "uid": self.uid_lease.uid if self.uid_lease else None,
+            "gid": self.uid_lease.uid if self.uid_lease else None,
+            "rfd": rfd, "wfd": wfd,
+            "threads": self.policy.threads,
+            "scratch": self.worker_path("scratch"),
+            "submission_dir": submission,
+            "student_dirs": [submission] + self.student_module_dirs,
+            "forbidden": self.policy.forbidden,
+        }
+
+    def processes(self) -> list[int]:
+        """Every live process that belongs to this sandbox (by pid namespace or uid)."""
+        if self.pid_ns is not None:
+            return live_processes(lambda pid: os.readlink(f"/proc/{pid}/ns/pid") == self.pid_ns)
+        if self.uid_lease is not None:
+            return self.uid_lease.processes()
+        session = self.proc.pid if self.proc is not None else -1
+        return live_processes(lambda pid: os.getsid(pid) == session)
 
     def kill(self) -> str:
         """Kill everything in the sandbox; returns how the main process ended."""
@@ -348,35 +272,20 @@ class WorkerProcess:
             code = self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             code = None
-        for fd in (self.req_w, self.rep_r):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        self._close_pipes()
         self.proc = None
         if self.uid_lease is not None:
             self.uid_lease.kill_leftovers()
             self.uid_lease.release()
             self.uid_lease = None
-        return _describe_exit(code)
-
-    def stop(self) -> None:
-        """Polite shutdown at the end of grading, then make sure nothing is left."""
-        if self.proc is None:
-            return
-        try:
-            protocol.write_message(self.req_w, {"op": "exit"})
-            self.proc.wait(timeout=2)
-        except (OSError, subprocess.TimeoutExpired, protocol.ProtocolError):
-            pass
-        self.kill()
+        return describe_exit(code)
 
     @property
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
 
-def _describe_exit(code: int | None) -> str:
+def describe_exit(code: int | None) -> str:
     if code is None:
         return "did not exit"
     if code < 0:
@@ -387,52 +296,19 @@ def _describe_exit(code: int | None) -> str:
     return f"exit code {code}"
 
 
-def _is_zombie(pid: int) -> bool:
-    with open(f"/proc/{pid}/stat") as fh:
-        return fh.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-
-
-def _proc_uid(pid: int) -> int | None:
-    with open(f"/proc/{pid}/status") as fh:
-        for line in fh:
-            if line.startswith("Uid:"):
-                return int(line.split()[1])
-    return None
-
-
-def _stdlib_paths() -> list[str]:
-    """The grader's own standard-library entries of sys.path (under the base prefix)."""
-    base = os.path.realpath(sys.base_prefix)
-    out = [p for p in sys.path if p and os.path.realpath(p).startswith(base)
-           and "-packages" not in p and os.path.isdir(p)]
-    return list(dict.fromkeys(out))
-
-
-def _site_paths() -> list[str]:
-    paths = sysconfig.get_paths()
-    out = [paths["purelib"], paths["platlib"]]
-    return [p for p in dict.fromkeys(out) if os.path.isdir(p)]
-
-
-def _python_roots() -> list[str]:
-    """Folders the interpreter needs, outside /usr: its prefix and site-packages."""
-    roots = [os.path.realpath(sys.base_prefix)] + [os.path.realpath(p) for p in _site_paths()]
-    out: list[str] = []
-    for r in sorted(set(roots), key=len):
-        if r.startswith("/usr/") or r == "/usr" or any(r.startswith(o + "/") for o in out):
+def live_processes(belongs: Any) -> list[int]:
+    """Pids in /proc (zombies excluded) for which ``belongs(pid)`` holds."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
             continue
-        out.append(r)
-    return out
-
-
-def _parents(path: str, made: set[str]) -> list[str]:
-    """``--dir`` arguments with mode 0755 for each missing parent (bwrap copies host modes)."""
-    args: list[str] = []
-    parts = Path(path).parents
-    for parent in reversed(list(parts)):
-        p = str(parent)
-        if p in made:
+        pid = int(entry)
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                if fh.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+                    continue
+            if belongs(pid):
+                found.append(pid)
+        except OSError:
             continue
-        made.add(p)
-        args += ["--perms", "0755", "--dir", p]
-    return args
+    return found

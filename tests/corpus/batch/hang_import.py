@@ -1,0 +1,4 @@
+"""Hangs at import time."""
+import time
+
+time.sleep(3600)
