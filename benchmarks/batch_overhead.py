@@ -46,7 +46,8 @@ def baseline(n: int, jobs: int) -> float:
 
 def mixed(tmp: Path, jobs: int) -> tuple[float, dict]:
     corpus = ROOT / "tests/corpus"
-    honest = (corpus / "hostile/_honest.py").read_text()
+    cases = ROOT / "tests/adversarial/cases"
+    honest = (cases / "_honest.py").read_text()
     subs = tmp / "mixed"
     subs.mkdir()
     sources = {
@@ -54,9 +55,8 @@ def mixed(tmp: Path, jobs: int) -> tuple[float, dict]:
                     corpus / "broadcasting/correct_einsum.py"],
         "buggy": sorted((corpus / "broadcasting").glob("bug_*.py")),
         "stub": [ROOT / "student_template/broadcasting/broadcasting.py"],
-        "hostile": [corpus / f"hostile/{n}.py" for n in ("print_fake", "loop_function", "sys_exit",
-                                                          "tensor_subclass", "pickle_payload")]
-                   + [corpus / f"batch/{n}.py" for n in ("segfault", "memory_bomb", "fork_bomb")],
+        "hostile": [cases / f"{n}.py" for n in ("print_fake", "loop_function", "sys_exit", "tensor_subclass",
+                                                 "pickle_payload", "segfault", "memory_bomb", "fork_bomb")],
     }
     i = 0
     for kind, files in sources.items():

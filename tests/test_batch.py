@@ -21,7 +21,8 @@ from autograder.course import Assignment
 from autograder.results import Results
 from conftest import CORPUS, ROOT, assert_no_leftovers
 
-HONEST = (CORPUS / "hostile" / "_honest.py").read_text()
+ADVERSARIAL = Path(__file__).parent / "adversarial" / "cases"
+HONEST = (ADVERSARIAL / "_honest.py").read_text()
 STUB = (ROOT / "student_template/broadcasting/broadcasting.py").read_text()
 REFERENCE = (ROOT / "solutions/broadcasting/broadcasting.py").read_text()
 
@@ -43,7 +44,7 @@ def assignment_in(course: Path) -> Assignment:
 
 
 def corpus(name: str) -> str:
-    return (CORPUS / "batch" / f"{name}.py").read_text().replace("{HONEST}", HONEST)
+    return (ADVERSARIAL / f"{name}.py").read_text().replace("{HONEST}", HONEST)
 
 
 def test_every_kind_of_entry_and_all_outputs(course, tmp_path):

@@ -1,4 +1,4 @@
-"""Performance grading: fair to every correct technique, impossible to game by cheating."""
+"""Performance grading: fair to every correct technique; cheats are in tests/adversarial (category timing)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ REFERENCE = (ROOT / "solutions/broadcasting/broadcasting.py").read_text()
 
 def cheat(name: str) -> str:
     reference = REFERENCE.replace("from __future__ import annotations\n", "")
-    return (CORPUS / "timing" / f"{name}.py").read_text().replace("{SLOW}", SLOW).replace("{REFERENCE}", reference)
+    return (CORPUS.parent / "adversarial" / "cases" / f"{name}.py").read_text().replace("{SLOW}", SLOW).replace("{REFERENCE}", reference)
 
 
 def timing_of(report) -> dict:
@@ -48,20 +48,6 @@ def test_speed_points_need_correctness(tmp_path):
     report = grade_source("broadcasting", cheat("fast_but_wrong"), tmp_path)
     assert group_scores(report)[PERF] == 0
     assert "every correctness test of pairwise_sq_dists must pass first" in output_of(report, PERF)
-
-
-@pytest.mark.parametrize("name", ["cache_replay", "lazy_thread"])
-def test_replayed_or_unfinished_outputs_are_caught_while_timed(tmp_path, name):
-    report = grade_source("broadcasting", cheat(name), tmp_path)
-    assert report.score == report.max_score - 3  # every correctness point: the cheat only acts when timed
-    assert group_scores(report)[PERF] == 0
-    assert "while being timed differ from the reference's" in output_of(report, PERF)
-
-
-def test_patched_clocks_change_nothing(tmp_path):
-    report = grade_source("broadcasting", cheat("patched_clocks"), tmp_path)
-    assert group_scores(report)[PERF] == 0
-    assert timing_of(report)["ratio"] >= 6  # still measured as slow as it is
 
 
 def test_background_threads_cannot_slow_the_reference(tmp_path):

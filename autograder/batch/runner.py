@@ -1,6 +1,6 @@
 """Grading many submissions: a pool of grader processes, each with its own pre-warmed zygote.
 
-The coordinator (this process) finds what needs grading, forks ``jobs`` grader
+The coordinator (this process) finds what needs grading, starts ``jobs`` grader
 processes, feeds them one submission at a time and records each outcome the
 moment it arrives (SQLite row, results file, feedback file). A grader process
 that dies or overruns is replaced and its submission recorded, so one broken
@@ -121,7 +121,9 @@ class Pool:
     """Grader processes plus bookkeeping of which submission each one holds."""
 
     def __init__(self, assignment: Assignment, device: str, jobs: int, per_task_limit: float) -> None:
-        self.ctx = mp.get_context("fork")
+        # spawn, not fork: a parent that has already run torch ops holds thread-pool locks that a
+        # forked child inherits locked (the grader would hang in its first torch call).
+        self.ctx = mp.get_context("spawn")
         self.tasks = self.ctx.Queue()
         self.results = self.ctx.Queue()
         self.assignment, self.device, self.jobs = assignment, device, jobs

@@ -259,6 +259,10 @@ class WorkerProcess(Channel):
         """Kill everything in the sandbox; returns how the main process ended."""
         if self.proc is None:
             return ""
+        try:  # a worker that just died on its own: let it report how, before killing the rest
+            self.proc.wait(timeout=0.3)
+        except subprocess.TimeoutExpired:
+            pass
         for _ in range(20):
             self.signal_all(signal.SIGKILL)
             try:
@@ -286,13 +290,15 @@ class WorkerProcess(Channel):
 
 
 def describe_exit(code: int | None) -> str:
+    """How a worker ended; bubblewrap reports a child killed by signal N as exit code 128 + N."""
     if code is None:
         return "did not exit"
-    if code < 0:
+    signum = -code if code < 0 else code - 128 if 128 < code < 160 else 0
+    if signum:
         try:
-            return f"killed by {signal.Signals(-code).name}"
+            return f"killed by {signal.Signals(signum).name}"
         except ValueError:
-            return f"killed by signal {-code}"
+            return f"killed by signal {signum}"
     return f"exit code {code}"
 
 
