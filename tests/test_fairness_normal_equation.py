@@ -18,14 +18,14 @@ DESCENT = "gradient_descent: losses and theta step for step, errors"
 
 def test_reference_full_and_stub_zero(tmp_path):
     ref = grade_source(SLUG, ROOT / f"solutions/{SLUG}/{SLUG}.py", tmp_path / "r")
-    assert ref.score == ref.max_score == 17 and ref.status == "graded", group_scores(ref)
+    assert ref.score == ref.max_score == 20 and ref.status == "graded", group_scores(ref)
     stub = grade_source(SLUG, ROOT / f"student_template/{SLUG}/{SLUG}.py", tmp_path / "s")
     assert stub.score == 0
 
 
 @pytest.mark.parametrize("name", ["correct_svd_gram", "correct_eigh_where", "correct_gram_pinv"])
 def test_other_correct_techniques_earn_full_marks(tmp_path, name):
-    report = grade_source(SLUG, CASES / f"{name}.py", tmp_path)
+    report = grade_source(SLUG, CASES / f"{name}.py", tmp_path, performance=False)
     assert report.score == report.max_score, group_scores(report)
 
 
@@ -52,7 +52,7 @@ BUGS = {
 @pytest.mark.parametrize("name", sorted(BUGS))
 def test_each_bug_loses_points_where_aimed_with_pointed_feedback(tmp_path, name):
     group, words = BUGS[name]
-    report = grade_source(SLUG, CASES / f"{name}.py", tmp_path)
+    report = grade_source(SLUG, CASES / f"{name}.py", tmp_path, performance=False)
     scores = group_scores(report)
     maximum = {t.name: t.max_score for t in report.results.tests}
     assert scores[group] < maximum[group], scores
@@ -64,6 +64,6 @@ def test_each_bug_loses_points_where_aimed_with_pointed_feedback(tmp_path, name)
 
 
 def test_hidden_feedback_never_shows_inputs(tmp_path):
-    report = grade_source(SLUG, CASES / "bug_solve_singular.py", tmp_path)
+    report = grade_source(SLUG, CASES / "bug_solve_singular.py", tmp_path, performance=False)
     hidden = [t for t in report.results.tests if t.visibility == "after_published"]
     assert hidden and all("call:" not in t.output and "traceback" not in t.output for t in hidden)
