@@ -7,13 +7,13 @@ a one-line message, 1 only when the framework itself failed.
 from __future__ import annotations
 
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
-from typer.exceptions import TyperException
 from rich.console import Console
+from typer.exceptions import TyperException
 
 from autograder import __version__
 from autograder.course import UsageError, list_assignments, resolve_assignment
@@ -26,7 +26,7 @@ app = typer.Typer(
 out = Console()
 err = Console(stderr=True)
 
-class Device(str, Enum):
+class Device(StrEnum):
     auto = "auto"
     cpu = "cpu"
     cuda = "cuda"
@@ -52,7 +52,7 @@ def list_cmd() -> None:
 @app.command()
 def check(
     assignment: Annotated[str, typer.Argument(help="slug or assignment folder")],
-    submission: Annotated[Optional[Path], typer.Argument(help="defaults to ./<slug>.py")] = None,
+    submission: Annotated[Path | None, typer.Argument(help="defaults to ./<slug>.py")] = None,
     device: DeviceOpt = Device.auto,
 ) -> None:
     """Run the public tests on your work and explain what to fix."""
@@ -69,9 +69,9 @@ def check(
 def grade(
     assignment: Annotated[str, typer.Argument(help="slug or assignment folder")],
     submission: Annotated[Path, typer.Argument(help=".py file, folder, .zip or .ipynb")],
-    results: Annotated[Optional[Path], typer.Option("--results", help="write results.json here")] = None,
+    results: Annotated[Path | None, typer.Option("--results", help="write results.json here")] = None,
     device: DeviceOpt = Device.auto,
-    seed: Annotated[Optional[int], typer.Option(help="override the manifest's seed")] = None,
+    seed: Annotated[int | None, typer.Option(help="override the manifest's seed")] = None,
 ) -> None:
     """All tests, hidden ones included; writes a Gradescope-format results file."""
     from autograder.grading import grade as grade_api
@@ -90,7 +90,7 @@ def batch(
     assignment: Annotated[str, typer.Argument(help="slug or assignment folder")],
     submissions: Annotated[Path, typer.Argument(help="folder with one entry per student")],
     out_dir: Annotated[Path, typer.Option("--out", help="where the gradebook, results and report go")],
-    jobs: Annotated[Optional[int], typer.Option("--jobs", help="submissions graded at once (default: cores)")] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", help="submissions graded at once (default: cores)")] = None,
     device: DeviceOpt = Device.cpu,
 ) -> None:
     """Grade every submission in a folder; re-runs grade only what is new or changed."""
@@ -114,7 +114,7 @@ def batch(
 
 @app.command()
 def validate(
-    assignments: Annotated[Optional[list[str]], typer.Argument(help="default: all")] = None,
+    assignments: Annotated[list[str] | None, typer.Argument(help="default: all")] = None,
 ) -> None:
     """Check manifests, that the reference earns full marks and that the stub earns none."""
     from autograder.validate import validate_all
@@ -126,7 +126,7 @@ def validate(
 
 @app.command("build-student")
 def build_student(
-    assignments: Annotated[Optional[list[str]], typer.Argument(help="default: all")] = None,
+    assignments: Annotated[list[str] | None, typer.Argument(help="default: all")] = None,
     check_only: Annotated[bool, typer.Option("--check", help="fail if the templates are out of date")] = False,
 ) -> None:
     """Regenerate student_template/ from solutions/ (stubs from BEGIN/END SOLUTION markers)."""

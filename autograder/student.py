@@ -20,8 +20,15 @@ from typing import Any
 import torch
 
 from autograder.failures import (
-    CallTimeout, ForbiddenCallError, GradingFailure, GradingStopped, ImportFailure,
-    InputMutated, MissingName, StudentError, WorkerCrashed,
+    CallTimeout,
+    ForbiddenCallError,
+    GradingFailure,
+    GradingStopped,
+    ImportFailure,
+    InputMutated,
+    MissingName,
+    StudentError,
+    WorkerCrashed,
 )
 from autograder.manifest import Manifest
 from autograder.sandbox import protocol

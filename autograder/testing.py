@@ -9,12 +9,18 @@ helpers; they produce the student-facing feedback. Inputs come from the
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 
 from autograder.compare import (
-    CheckFailed, GradingFailure, assert_close, assert_equal, assert_raises, device_of, expect_tensor,
+    CheckFailed,
+    GradingFailure,
+    assert_close,
+    assert_equal,
+    assert_raises,
+    device_of,
+    expect_tensor,
     unpack,
 )
 from autograder.sandbox.protocol import Helper, origin_of

@@ -26,8 +26,9 @@ import math
 import secrets
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -190,7 +191,7 @@ def compare(student: Any, reference: Any, spec: Timed, make_inputs: MakeInputs, 
     """Time ``spec.part`` for the student against the reference; see the module docstring."""
     sides = [Side(student, "student", spec.part), Side(reference, "reference", spec.part)]
     for side in sides:
-        side.worker  # start both workers before anything is timed
+        side.session._ensure()  # start both workers before anything is timed
     overheads = {}
     for side, other in (sides, sides[::-1]):
         other.freeze()

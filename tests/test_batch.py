@@ -15,11 +15,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import CORPUS, ROOT, assert_no_leftovers
 
 from autograder.batch import run_batch
 from autograder.course import Assignment
 from autograder.results import Results
-from conftest import CORPUS, ROOT, assert_no_leftovers
 
 ADVERSARIAL = Path(__file__).parent / "adversarial" / "cases"
 HONEST = (ADVERSARIAL / "_honest.py").read_text()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import CORPUS, ROOT, grade_source, group_scores, output_of
 
 SLUG = "normal_equation"

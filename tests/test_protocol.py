@@ -10,8 +10,17 @@ import pytest
 import torch
 
 from autograder.sandbox.protocol import (
-    MAGIC, PREFIX, ChannelClosed, Decoder, Encoder, Limits, ProtocolError, ReplyTimeout, origin_of,
-    read_message, write_message,
+    MAGIC,
+    PREFIX,
+    ChannelClosed,
+    Decoder,
+    Encoder,
+    Limits,
+    ProtocolError,
+    ReplyTimeout,
+    origin_of,
+    read_message,
+    write_message,
 )
 
 

@@ -9,12 +9,12 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, assert_no_leftovers, grade_source
 
 from autograder.course import resolve_assignment
 from autograder.failures import CallTimeout, WorkerCrashed
 from autograder.sandbox.capabilities import detect
 from autograder.student import StudentModule, StudentSession
-from conftest import ROOT, assert_no_leftovers, grade_source
 
 PROBE = r'''
 import os, socket, resource, sys, subprocess, time

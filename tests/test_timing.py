@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from conftest import CORPUS, ROOT, grade_source, group_scores, output_of
 
 from autograder.timing import score_fraction
-from conftest import CORPUS, ROOT, grade_source, group_scores, output_of
 
 PERF = "pairwise_sq_dists: speed (time / reference time)"
 SLOW = (ROOT / "solutions/broadcasting/slow.py").read_text()

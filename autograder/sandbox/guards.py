@@ -32,7 +32,8 @@ import re
 import sys
 import types
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 VIOLATIONS: list[dict[str, Any]] = []
 _ACTIVE: set[str] = set()

@@ -8,7 +8,8 @@ arguments; the worker builds it from this fixed table. Nothing here is secret.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 class Affine:

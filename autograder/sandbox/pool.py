@@ -75,7 +75,7 @@ class Zygote:
         parent.settimeout(timeout)
         try:
             ready = parent.recv(4096)
-        except (socket.timeout, OSError) as exc:
+        except (TimeoutError, OSError) as exc:
             self.stop()
             raise ZygoteError(f"the zygote did not start: {exc}") from None
         if b"ready" not in ready:

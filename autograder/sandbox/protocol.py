@@ -26,8 +26,9 @@ import os
 import select
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 MAGIC = b"AGW1"
 PREFIX = struct.Struct("<4sIQ")

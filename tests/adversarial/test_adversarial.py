@@ -14,12 +14,11 @@ import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import pytest
-
 from conftest import ROOT, assert_no_leftovers, grade_source, group_scores
 
 CASES = Path(__file__).parent / "cases"
