@@ -1,11 +1,15 @@
-"""`make demo`: grade the sample submissions of every assignment that has some, print the results.
+"""`make demo`: batch-grade sample submissions for every assignment and print the results.
 
-Samples live in examples/submissions/<slug>/<student>/: a correct alternative, a buggy one, the
-untouched stub and a hostile one that prints fake results.
+For each assignment the samples are: a correct solution written differently from the
+reference (alice), a single-bug variant (bob), the untouched student stub (carol) and, for
+broadcasting, a hostile submission that prints fake results and tries to escape (mallory).
+They are taken from the test corpus, written to demo-out/submissions/<slug>/ and graded with
+`autograder batch`, exactly as a TA would grade a class.
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -13,30 +17,54 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from autograder.course import resolve_assignment
-from autograder.grading import grade
+from autograder.batch import run_batch
+from autograder.course import list_assignments
 
-HERE = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "demo-out"
+
+
+def samples(slug: str) -> dict[str, str]:
+    corpus = ROOT / "tests" / "corpus" / slug
+    pick = {
+        "alice": next(iter(sorted(corpus.glob("correct_*.py"))), None),
+        "bob": next(iter(sorted(corpus.glob("bug_*.py"))), None),
+        "carol": ROOT / "student_template" / slug / f"{slug}.py",
+    }
+    out = {name: path.read_text() for name, path in pick.items() if path is not None and path.exists()}
+    if slug == "broadcasting":
+        cases = ROOT / "tests" / "adversarial" / "cases"
+        out["mallory"] = (cases / "print_fake.py").read_text().replace("{HONEST}", (cases / "_honest.py").read_text())
+    return out
 
 
 def main() -> int:
     console = Console()
-    for slug_dir in sorted((HERE / "submissions").iterdir()):
-        assignment = resolve_assignment(slug_dir.name)
-        table = Table(title=f"{assignment.manifest.title}: sample submissions")
-        for col in ("student", "score", "status", "time", "first problem"):
+    shutil.rmtree(OUT, ignore_errors=True)
+    for assignment in list_assignments(ROOT):
+        slug = assignment.slug
+        folder = OUT / "submissions" / slug
+        folder.mkdir(parents=True)
+        for student, source in samples(slug).items():
+            (folder / f"{student}.py").write_text(source)
+        started = time.monotonic()
+        summary = run_batch(assignment, folder, OUT / slug, jobs=2)
+        table = Table(title=f"{assignment.manifest.title} ({time.monotonic() - started:.1f} s)")
+        for col in ("student", "score", "status", "first problem"):
             table.add_column(col)
-        for student in sorted(p for p in slug_dir.iterdir() if p.is_dir()):
-            started = time.monotonic()
-            report = grade(assignment, student, results_path=HERE.parent / "demo-out" / slug_dir.name
-                           / f"{student.name}.json")
-            failed = [t for t in report.results.tests if t.status != "passed"]
-            lines = [ln[2:] for t in failed for ln in t.output.splitlines() if ln.startswith("- ")]
-            first = lines[0][:70] if lines else (failed[0].output.splitlines()[0][:70] if failed else "")
-            table.add_row(student.name, f"{report.score:g}/{report.max_score:g}", report.status,
-                          f"{time.monotonic() - started:.1f}s", first)
+        for result_file in sorted((OUT / slug / "results").glob("*.json")):
+            import json
+
+            data = json.loads(result_file.read_text())
+            total = sum(t["max_score"] for t in data["tests"])
+            problems = [ln[2:] for t in data["tests"] if t["status"] != "passed"
+                        for ln in t["output"].splitlines() if ln.startswith("- ")]
+            status = data.get("extra_data", {}).get("status", "")
+            table.add_row(result_file.stem, f"{round(data['score'], 2):g}/{total:g}", status,
+                          (problems[0] if problems else "")[:80])
         console.print(table)
-    console.print(f"results files: {HERE.parent / 'demo-out'}")
+        del summary
+    console.print(f"gradebooks, results, feedback and report.html for each assignment: {OUT}/<slug>/")
     return 0
 
 
