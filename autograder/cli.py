@@ -192,6 +192,55 @@ def schema() -> None:
     sys.stdout.write(json_schema())
 
 
+export_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                         help="Export an assignment's tests for courses on otter-grader or nbgrader.")
+app.add_typer(export_app, name="export")
+
+
+def _export_ready(assignment: str):  # -> Assignment
+    a = resolve_assignment(assignment)
+    if a.reference_file is None:
+        raise UsageError(f"the solutions of {a.slug} are not here (exports check the reference against the graders)")
+    return a
+
+
+@export_app.command("otter")
+def export_otter_cmd(
+    assignment: Annotated[str, typer.Argument(help="slug or assignment folder")],
+    out_dir: Annotated[Path, typer.Option("--out", help="folder for README.md and tests/<part>.py")],
+) -> None:
+    """otter-grader test files (exception-based) for the public tests, one per part."""
+    from autograder.export import ExportError
+    from autograder.export.otter import export_otter
+
+    try:
+        info = export_otter(_export_ready(assignment), out_dir)
+    except ExportError as exc:
+        err.print(f"could not export: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    out.print(f"wrote {len(info.files)} otter test files ({info.cases} cases, {info.points:g} points) "
+              f"to {info.directory / 'tests'}; see {info.directory / 'README.md'}")
+
+
+@export_app.command("nbgrader")
+def export_nbgrader_cmd(
+    assignment: Annotated[str, typer.Argument(help="slug or assignment folder")],
+    out_dir: Annotated[Path, typer.Option("--out", help="nbgrader course folder (writes source/<slug>/<slug>.ipynb)")],
+) -> None:
+    """An nbgrader source notebook: solution regions, public and hidden autograded test cells."""
+    from autograder.export import ExportError
+    from autograder.export.nbgrader import export_nbgrader
+
+    a = _export_ready(assignment)
+    try:
+        info = export_nbgrader(a, out_dir)
+    except ExportError as exc:
+        err.print(f"could not export: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    out.print(f"wrote {info.notebook} ({info.test_cells} autograded test cells, {info.points:g} points); "
+              f"next: `nbgrader generate_assignment {a.slug}` in {out_dir}")
+
+
 def _version(value: bool) -> None:
     if value:
         out.print(f"autograder {__version__}")

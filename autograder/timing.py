@@ -80,8 +80,9 @@ def _spread(xs: list[float]) -> float:
 class Side:
     """One worker (student or reference) seen through the bench protocol."""
 
-    def __init__(self, session: Any, name: str, part: str) -> None:
+    def __init__(self, session: Any, name: str, part: str, target: dict[str, Any] | None = None) -> None:
         self.session, self.name, self.part = session, name, part
+        self.target = target or {"attr": part}
         self.times: list[float] = []
         self.worker_times: list[float] = []
 
@@ -117,7 +118,7 @@ class Side:
         self._request(header, enc.buffers)
 
     def run(self, slot: int, timeout: float, forbidden: list[str]) -> tuple[float, list[float]]:
-        header = {"phase": "run", "slot": slot, "target": {"attr": self.part}, "forbidden": forbidden}
+        header = {"phase": "run", "slot": slot, "target": self.target, "forbidden": forbidden}
         start = time.perf_counter()
         reply, _ = self._request(header, timeout=timeout)
         elapsed = time.perf_counter() - start
@@ -187,11 +188,26 @@ def _checksums_agree(a: list[float], b: list[float], rtol: float) -> bool:
 
 def compare(student: Any, reference: Any, spec: Timed, make_inputs: MakeInputs, sizes: dict[str, int], *,
             device: str, forbidden: list[str], timeout: float,
-            check: Callable[[Any, Any], None], checksum_rtol: float = 1e-3) -> TimingResult:
-    """Time ``spec.part`` for the student against the reference; see the module docstring."""
+            check: Callable[[Any, Any], None], checksum_rtol: float = 1e-3,
+            build: Callable[..., Any] | None = None) -> TimingResult:
+    """Time ``spec.part`` for the student against the reference; see the module docstring.
+
+    With ``build``, the timed callable is an object made in each worker (a module
+    with loaded weights, say): ``build(module_proxy, **sizes)`` returns a remote
+    object, and calling it (``obj(*args)``, e.g. ``nn.Module.__call__``) is timed.
+    """
     sides = [Side(student, "student", spec.part), Side(reference, "reference", spec.part)]
     for side in sides:
         side.session._ensure()  # start both workers before anything is timed
+    if build is not None:
+        from autograder.student import RemoteObject, StudentModule
+
+        for side in sides:
+            obj = build(StudentModule(side.session), **sizes)
+            if not isinstance(obj, RemoteObject):
+                raise CheckFailed(f"{spec.part}: the object to time could not be built in the worker "
+                                  f"(got {type(obj).__name__})")
+            side.target = obj._target()
     overheads = {}
     for side, other in (sides, sides[::-1]):
         other.freeze()

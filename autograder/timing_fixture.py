@@ -48,7 +48,8 @@ class TimingFixture:
         self.run, self.credit = run, credit
 
     def measure(self, part: str, make_inputs: MakeInputs, *, check: Callable[[Any, Any], None] | None = None,
-                checksum_rtol: float = 1e-3) -> TimingResult:
+                checksum_rtol: float = 1e-3, build: Callable[..., Any] | None = None) -> TimingResult:
+        """Time ``part`` (a function, or with ``build`` an object made in each worker) against the reference."""
         manifest = self.run.assignment.manifest
         spec = next((t for t in manifest.timed if t.part == part), None)
         if spec is None:
@@ -62,7 +63,8 @@ class TimingFixture:
         timeout = p.timeout_s or manifest.limits.call_timeout_s
         result = compare(self.run.session, self.run.reference_session(), spec, make_inputs, sizes,
                          device=self.run.device, forbidden=manifest.forbidden_for(part), timeout=timeout,
-                         check=check or default_check(part), checksum_rtol=checksum_rtol)
+                         check=check or default_check(part), checksum_rtol=checksum_rtol,
+                         build=build)
         self.credit.set(result.fraction, result.note(spec))
         if spec.leaderboard:
             self.credit.board(f"{part}: time / reference", round(result.ratio, 3), "asc")

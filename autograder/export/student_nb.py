@@ -1,0 +1,67 @@
+"""The student notebook ``student_template/<slug>/<slug>.ipynb``, from the same stub as ``<slug>.py``.
+
+Cells: the handout's introduction, a set-up cell (the Colab install line and
+the ``check`` object, which carries the public graders), the imports, then
+the handout's sections with each part's code cell and a ``check("part")`` cell
+after the section that explains it, and a last cell that checks everything.
+Cell ids are fixed names, so the file is the same on every build.
+"""
+
+from __future__ import annotations
+
+from autograder.course import Assignment
+from autograder.export.bundle import pack, public_files
+from autograder.export.cells import code_cell, layout, markdown_cell, notebook_json
+
+INSTALL_LINE = "# !pip install -q torch-autograder   # or the install line your course gives you"
+HOW_TO = """\
+### Working in this notebook
+
+1. Run the **set-up** cell below once (on Colab, uncomment its `pip install` line first).
+2. Fill in each function or class where it says `raise NotImplementedError`, and run its cell.
+3. Run the `check("...")` cell under it: the public tests of that part run on the code you have
+   run in this session, in a sandboxed process, and say what passed and what to fix.
+   `check()` with no name checks everything.
+
+Hand in this notebook (`{slug}.ipynb`) or the same code as `{slug}.py`. Hidden tests also grade your
+work, so passing the public checks is necessary, not sufficient. Scratch cells (prints, plots) are
+fine: when grading, shell and magic lines (`!pip`, `%time`) are skipped and a cell that raises is
+reported while the other cells still count."""
+
+
+def build_student_notebook(assignment: Assignment, stub_source: str) -> str:
+    manifest = assignment.manifest
+    slug = manifest.slug
+    public = {g.part for g in manifest.groups if not g.hidden and g.kind == "correctness"}
+    plan = layout(manifest, stub_source, assignment.handout.read_text())
+    setup = "\n".join([
+        "# Set-up: run this cell first.",
+        INSTALL_LINE,
+        "from autograder.notebook import Checker",
+        "",
+        '# check("name") runs the public tests of one part on the code you have run so far; check() runs all.',
+        f"# The long string holds those tests (assignments/{slug}/tests), so this notebook checks itself.",
+        f'check = Checker("{slug}", "{pack(public_files(assignment))}")',
+    ])
+    cells = [
+        markdown_cell("intro", plan.intro),
+        markdown_cell("how-to", HOW_TO.format(slug=slug)),
+        code_cell("setup", setup),
+    ]
+    if plan.preamble:
+        cells.append(code_cell("imports", plan.preamble))
+    section = 0
+    for kind, item in plan.items:
+        if kind == "section":
+            section += 1
+            cells.append(markdown_cell(f"handout-{section}", item))
+            continue
+        for n, chunk in enumerate(item.chunks):
+            name = chunk.name or f"{item.part or 'extra'}-{n}"
+            cells.append(code_cell(f"code-{name}" if chunk.name != item.part else f"part-{name}", chunk.text))
+        if item.part in public:
+            cells.append(code_cell(f"check-{item.part}", f'check("{item.part}")'))
+    cells.append(markdown_cell("all-title", "## Check everything\n\nThe public tests of every part, "
+                                                  "on everything you have run in this session."))
+    cells.append(code_cell("check-all", "check()"))
+    return notebook_json(cells, {"autograder": {"assignment": slug}})

@@ -1,0 +1,136 @@
+"""``check("part")`` inside Jupyter or Colab: the public tests, on what the student has run.
+
+The student notebook's set-up cell makes ``check = Checker(slug, graders)``;
+each check cell calls it. A check rebuilds the student's module from the
+cells this kernel has executed, in the order they ran (IPython's input
+history), writes it as a notebook, and grades it with ``grading.grade`` in
+``check`` mode, restricted to the part's public groups. Student code runs in
+the sandboxed worker exactly as with ``autograder check``; only the checker
+runs in the kernel. The graders travel inside the notebook (packed), so a
+``pip install`` of the framework is all Colab needs.
+
+This module is imported by graded notebooks too (their set-up cell runs in the
+worker), so it imports nothing heavy at the top, and a check cell does
+nothing while a notebook is being graded.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class CheckResult:
+    """What one ``check`` found (printed when the check runs; kept as ``check.last``)."""
+
+    part: str | None
+    score: float
+    max_score: float
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.score >= self.max_score - 1e-9
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines)
+
+
+
+class Checker:
+    """``check("expand_to")`` runs that part's public tests; ``check()`` runs them all."""
+
+    def __init__(self, slug: str, graders: str) -> None:
+        self.slug = slug
+        self._graders = graders
+        self.last: CheckResult | None = None
+
+    def __call__(self, part: str | None = None) -> None:
+        """Prints the result (returns nothing, so Jupyter shows no Out[] line); see ``last``."""
+        if sys._getframe(1).f_globals.get("__autograder_notebook__"):
+            return None  # this notebook is being graded: the grader runs the tests, not the notebook
+        from autograder.export.bundle import materialize
+
+        assignment = materialize(self._graders)
+        manifest = assignment.manifest
+        parts = [p.name for p in manifest.parts]
+        if part is not None and part not in parts:
+            raise ValueError(f"{self.slug} has no part {part!r}; its parts are {', '.join(parts)}")
+        groups = [g.name for g in manifest.groups
+                  if not g.hidden and g.kind == "correctness" and part in (None, g.part)]
+        if not groups:
+            raise ValueError(f"{part} has no public tests to check")
+        cells = executed_cells()
+        self.last = run_check(assignment, groups, cells, part)
+        print(self.last)
+
+
+def executed_cells() -> list[str]:
+    """The sources of the cells this IPython kernel has run, in order (the current one last)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        get_ipython = None  # noqa: N806
+    shell = get_ipython() if get_ipython is not None else None
+    if shell is None:
+        raise RuntimeError("check() works inside Jupyter, Colab or IPython; in a terminal, "
+                           "run `autograder check ASSIGNMENT your_file.py`")
+    return [str(s) for s in shell.history_manager.input_hist_raw[1:]]  # cell n is In[n]
+
+
+def cells_notebook(cells: list[str]) -> str:
+    """A minimal .ipynb holding ``cells`` as code cells, the form a notebook submission takes."""
+    return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "code", "id": f"run-{i}", "metadata": {}, "outputs": [], "execution_count": None,
+         "source": source} for i, source in enumerate(cells, start=1)]})
+
+
+def run_check(assignment: Any, groups: list[str], cells: list[str], part: str | None) -> CheckResult:
+    """Grade ``cells`` as a notebook submission on ``groups`` (sandboxed worker, check mode)."""
+    from autograder.export.subset import restricted
+    from autograder.grading import grade
+
+    with tempfile.TemporaryDirectory(prefix="autograder-check-") as tmp:
+        subset = restricted(assignment, groups, Path(tmp) / "course")
+        submission = Path(tmp) / f"{assignment.slug}.ipynb"
+        submission.write_text(cells_notebook(cells))
+        report = grade(subset, submission, mode="check", device="cpu")
+    return summarize(report, part, len(cells))
+
+
+def _first_problems(output: str, keep: int = 3) -> list[str]:
+    """The group's feedback cut to its first ``keep`` problems (each starts with "- ")."""
+    out, items = [], 0
+    lines = output.splitlines()
+    for line in lines:
+        if line.startswith("- "):
+            items += 1
+        if items > keep:
+            break
+        out.append(line)
+    more = sum(1 for line in lines if line.startswith("- ")) - keep
+    if more > 0:
+        out.append(f"... and {more} more (fix these first)")
+    return out
+
+
+def summarize(report: Any, part: str | None, n_cells: int) -> CheckResult:
+    results = report.results
+    what = part or "all parts"
+    lines = [f"{what}: {results.score:g} / {results.max_score:g} public points "
+             f"(on the {n_cells} cell(s) run in this session; cell n is the one shown as [n])"]
+    header = results.output.rsplit("\n", 1)[0] if "\n" in results.output else ""
+    lines += [f"  note: {line}" for line in header.splitlines() if line.strip()]
+    for test in results.tests:
+        mark = "PASS" if test.status == "passed" else "FAIL"
+        lines.append(f"  [{mark}] {test.name}: {test.score:g}/{test.max_score:g}")
+        if test.status != "passed":
+            lines += ["      " + line for line in _first_problems(test.output)]
+    if report.protections.missing:
+        lines.append("  (grading ran with weaker isolation on this machine: no bubblewrap or no uid drop)")
+    return CheckResult(part, results.score, results.max_score, lines)
