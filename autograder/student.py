@@ -346,6 +346,17 @@ def _tensors_in(value: Any) -> list[torch.Tensor]:
     return []
 
 
+def _raw_bytes(t: torch.Tensor) -> torch.Tensor:
+    """The values as bytes (NaN equals NaN, -0.0 differs from 0.0), whatever the strides.
+
+    A fresh flat copy: ``contiguous()`` keeps odd strides on size-1 dimensions (a [1] view with
+    stride 2 counts as contiguous), which ``view(torch.uint8)`` rejects.
+    """
+    if not t.numel():
+        return t
+    return torch.empty(t.numel(), dtype=t.dtype).copy_(t.reshape(-1)).view(torch.uint8)
+
+
 def _check_unchanged(label: str, call: str, sent: list[torch.Tensor], echoed: list[torch.Tensor]) -> None:
     if len(sent) != len(echoed):
         raise InputMutated(label, call, "(the inputs came back changed in number)")
@@ -353,8 +364,7 @@ def _check_unchanged(label: str, call: str, sent: list[torch.Tensor], echoed: li
         a_cpu = a.detach().cpu()
         if type(b) is not torch.Tensor or a_cpu.shape != b.shape or a_cpu.dtype != b.dtype:
             raise InputMutated(label, call, f"#{i + 1}")
-        if not torch.equal(a_cpu.contiguous().view(-1).view(torch.uint8) if a_cpu.numel() else a_cpu,
-                           b.contiguous().view(-1).view(torch.uint8) if b.numel() else b):
+        if not torch.equal(_raw_bytes(a_cpu), _raw_bytes(b)):
             raise InputMutated(label, call, f"#{i + 1} ({describe(a)})")
 
 

@@ -187,14 +187,14 @@ class Worker:
         finally:
             self.guards.set_active(self.guards.always_active())
         elapsed = time.perf_counter() - start
-        inputs = [a for a in _flatten(args) if _is_tensor(a)]
+        inputs = [a for a in _flatten([args, kwargs]) if _is_tensor(a)]
         encoder = self.protocol.Encoder(on_object=self.keep, inputs=inputs)
         try:
             if req.get("want") == "handle":
                 encoded = self.keep(value)
             else:
                 encoded = encoder.encode(value)
-            echoed = encoder.encode(args) if req.get("return_inputs") else None
+            echoed = encoder.encode([args, kwargs]) if req.get("return_inputs") else None
         except BaseException as exc:  # noqa: BLE001 - encoding may run student code (subclasses)
             return self.error_reply(exc, during="returning the result")
         reply = {"ok": True, "value": encoded, "elapsed": elapsed, "violations": self.guards.take_violations()}
