@@ -8,8 +8,11 @@ grader or framework raises ``FrameworkError``.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -103,7 +106,8 @@ def grade(assignment: Assignment, submission: Path | None, *, mode: str = "grade
     old = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     try:
-        code = pytest.main(args, plugins=[run])
+        with grader_helpers(paths):
+            code = pytest.main(args, plugins=[run])
     finally:
         if old is None:
             os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
@@ -118,6 +122,29 @@ def grade(assignment: Assignment, submission: Path | None, *, mode: str = "grade
     if results_path is not None:
         report.results.write(results_path)
     return report
+
+
+@contextlib.contextmanager
+def grader_helpers(folders: list[str]) -> Iterator[None]:
+    """Let graders import helper modules that sit beside them (``assignments/<slug>/tests/<slug>_checks.py``).
+
+    Public and hidden graders share oracles and feedback hints this way instead of copying
+    them. The folders are on ``sys.path`` only while the graders run, and the helpers are
+    forgotten afterwards, so the next grade (another assignment, or edited graders) imports
+    its own.
+    """
+    before = set(sys.modules)
+    sys.path[:0] = folders
+    try:
+        yield
+    finally:
+        for folder in folders:
+            if folder in sys.path:
+                sys.path.remove(folder)
+        for name in set(sys.modules) - before:
+            origin = getattr(sys.modules[name], "__file__", None) or ""
+            if any(origin.startswith(folder + os.sep) for folder in folders):
+                del sys.modules[name]
 
 
 def _with_limits(assignment: Assignment, limits: dict[str, Any]) -> Assignment:

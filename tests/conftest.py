@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,9 +37,55 @@ def sandbox_processes() -> list[int]:
     return found
 
 
-def grade_source(slug: str, source: str | Path, tmp_path: Path, **kwargs) -> GradeReport:
-    """Grade ``source`` (text, or a path to copy) as ``<slug>.py`` and check the results are valid."""
+_SPAWNERS: dict[str, Any] = {}
+
+
+def shared_spawner(assignment: Any, limits: dict[str, Any] | None, device: str) -> Any:
+    """A zygote for this assignment and sandbox policy, kept for the whole test session.
+
+    It is what `autograder batch` and the Gradescope runner use: each submission's worker is
+    forked from a sandboxed process that has already imported torch and installed the guards,
+    so the corpus tests (hundreds of grades) cost a fork each instead of a torch import. The
+    zygote is keyed by the full policy (limits, forbidden calls, device), so a test's own limits
+    still hold. Tests of the sandbox and of timing keep fresh workers (``fresh=True``).
+    """
+    from autograder.sandbox.pool import Zygote, ZygoteError, ZygoteSpawner
+    from autograder.student import policy_for
+
+    manifest = assignment.manifest
+    if limits:
+        manifest = manifest.model_copy(update={"limits": manifest.limits.model_copy(update=limits)})
+    policy = policy_for(manifest, device)
+    key = repr(policy)
+    if key not in _SPAWNERS:
+        try:
+            zygote = Zygote(policy, Path(tempfile.mkdtemp(prefix="autograder-test-jobs-")) / "jobs")
+            zygote.start()
+            _SPAWNERS[key] = ZygoteSpawner(zygote)
+        except ZygoteError:  # not root: fresh workers, as `autograder grade` would use
+            _SPAWNERS[key] = None
+    return _SPAWNERS[key]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for spawner in _SPAWNERS.values():
+        if spawner is not None:
+            spawner.zygote.stop()
+    _SPAWNERS.clear()
+
+
+def grade_source(slug: str, source: str | Path, tmp_path: Path, *, fresh: bool = False, **kwargs) -> GradeReport:
+    """Grade ``source`` (text, or a path to copy) as ``<slug>.py`` and check the results are valid.
+
+    Workers come from a shared zygote (see ``shared_spawner``) unless ``fresh`` or the test
+    brings its own ``spawner`` or ``caps``.
+    """
     assignment = resolve_assignment(slug)
+    if not fresh and "spawner" not in kwargs and "caps" not in kwargs:
+        from autograder.grading import resolve_device
+
+        kwargs["spawner"] = shared_spawner(assignment, kwargs.get("limits"),
+                                           resolve_device(kwargs.get("device", "auto")))
     sub_dir = tmp_path / "sub"
     sub_dir.mkdir(parents=True, exist_ok=True)
     target = sub_dir / assignment.manifest.submission_file

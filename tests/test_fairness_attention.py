@@ -44,7 +44,7 @@ BUGS = {
                                    "must be all zeros, never NaN", "3 row(s) with no allowed key",
                                    "bool[2, 4, 5]"]),
     "bug_inverted_mask": (SDPA, ["scaled_dot_product_attention: wrong values in attn",
-                                 "attn matches the inverted mask", "mask: bool[5, 5] for scores [2, 3, 5, 5]"]),
+                                 "attn matches the inverted mask", "mask bool[5, 5] for scores [2, 3, 5, 5]"]),
     "bug_strict_causal": (CAUSAL, ["causal_mask: wrong values in the mask for L = 1",
                                    "the diagonal must be True too", "call: causal_mask(4)"]),
     "bug_heads_no_transpose": (MHSA, ["MultiHeadSelfAttention(16, 4).forward: wrong values in the output",

@@ -168,7 +168,7 @@ def test_without_bubblewrap_grading_works_and_says_what_is_missing(tmp_path):
 
 
 def test_grade_reports_protections_in_force(tmp_path):
-    report = grade_source("broadcasting", ROOT / "solutions/broadcasting/broadcasting.py", tmp_path)
+    report = grade_source("broadcasting", ROOT / "solutions/broadcasting/broadcasting.py", tmp_path, fresh=True)
     sandbox = report.results.extra_data["sandbox"]
     if detect().bwrap:
         assert any("bubblewrap" in p for p in sandbox["in_force"]) and sandbox["missing"] == []

@@ -30,13 +30,13 @@ def test_score_curve():
 def test_reference_and_another_fast_technique_earn_the_speed_points(tmp_path):
     for name, path in [("reference", ROOT / "solutions/broadcasting/broadcasting.py"),
                        ("einsum", CORPUS / "broadcasting/correct_einsum.py")]:
-        report = grade_source("broadcasting", path, tmp_path / name)
+        report = grade_source("broadcasting", path, tmp_path / name, fresh=True)
         assert group_scores(report)[PERF] == 3, (name, timing_of(report))
         assert report.results.leaderboard[0].value == pytest.approx(timing_of(report)["ratio"], abs=1e-3)
 
 
 def test_loops_keep_correctness_points_and_lose_speed_points(tmp_path):
-    report = grade_source("broadcasting", SLOW, tmp_path)
+    report = grade_source("broadcasting", SLOW, tmp_path, fresh=True)
     scores = group_scores(report)
     assert scores[PERF] == 0, timing_of(report)
     assert report.score == report.max_score - 3
@@ -45,14 +45,14 @@ def test_loops_keep_correctness_points_and_lose_speed_points(tmp_path):
 
 
 def test_speed_points_need_correctness(tmp_path):
-    report = grade_source("broadcasting", cheat("fast_but_wrong"), tmp_path)
+    report = grade_source("broadcasting", cheat("fast_but_wrong"), tmp_path, fresh=True)
     assert group_scores(report)[PERF] == 0
     assert "every correctness test of pairwise_sq_dists must pass first" in output_of(report, PERF)
 
 
 def test_background_threads_cannot_slow_the_reference(tmp_path):
     """The worker not being timed is frozen: a CPU burner in the submission does not slow the reference."""
-    honest = timing_of(grade_source("broadcasting", SLOW, tmp_path / "honest"))
-    burner = grade_source("broadcasting", cheat("burner_thread"), tmp_path / "burner")
+    honest = timing_of(grade_source("broadcasting", SLOW, tmp_path / "honest", fresh=True))
+    burner = grade_source("broadcasting", cheat("burner_thread"), tmp_path / "burner", fresh=True)
     assert group_scores(burner)[PERF] == 0
     assert timing_of(burner)["reference_ms"] < 1.5 * honest["reference_ms"], (timing_of(burner), honest)

@@ -178,7 +178,7 @@ def test_hostile_submission_is_contained(name, tmp_path, monkeypatch, listener):
     monkeypatch.setenv("AG_TEST_SECRET", SECRET)  # planted in the grader's environment
     ctx = {"port": port, "marker": tmp_path / "MARKER", "results": tmp_path / "results.json"}
     before = checkout_digest()
-    report = grade_source("broadcasting", case_source(name, ctx), tmp_path, limits=FAST,
+    report = grade_source("broadcasting", case_source(name, ctx), tmp_path, fresh=True, limits=FAST,
                           performance=case.performance)
     assert report.score <= case.honest + 1e-9, group_scores(report)
     assert_no_leftovers()

@@ -11,72 +11,24 @@ import math
 
 import pytest
 import torch
+from attention_checks import (
+    MHSA,
+    SDPA,
+    attention64,
+    build_module,
+    causal_hint,
+    describe_mask,
+    largest,
+    make_state_dict,
+    mhsa64,
+    mhsa_hint,
+    randint,
+    random_mask,
+    rtol_for,
+    sdpa_hints,
+)
 
 from autograder.testing import CheckFailed, assert_close, assert_raises, noncontiguous, randn, transposed, unpack
-
-SDPA = "scaled_dot_product_attention"
-MHSA = "MultiHeadSelfAttention"
-
-
-def randint(gen: torch.Generator, low: int, high: int) -> int:
-    return int(torch.randint(low, high + 1, (1,), generator=gen))
-
-
-def attention64(q, k, v, mask=None, scale=None):
-    q, k, v = q.double().cpu(), k.double().cpu(), v.double().cpu()
-    scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
-    scores = (q @ k.transpose(-2, -1)) * scale
-    if mask is None:
-        attn = torch.softmax(scores, dim=-1)
-    else:
-        mask = mask.cpu()
-        scores = torch.where(mask, scores, torch.tensor(float("-inf"), dtype=scores.dtype))
-        attn = torch.softmax(scores, dim=-1)
-        attn = torch.where(mask.any(-1, keepdim=True), attn, torch.zeros((), dtype=attn.dtype))
-    return attn @ v, attn
-
-
-def rtol_for(dtype: torch.dtype, magnitude: float = 1.0) -> float:
-    base = 1e-4 if dtype == torch.float32 else 1e-10
-    return max(base, 16 * torch.finfo(dtype).eps * magnitude)
-
-
-def largest(t: torch.Tensor) -> float:
-    return float(t.abs().max()) if t.numel() else 0.0
-
-
-def _close(a, b: torch.Tensor) -> bool:
-    return (isinstance(a, torch.Tensor) and tuple(a.shape) == tuple(b.shape) and bool(torch.isfinite(a).all())
-            and torch.allclose(a.double(), b, rtol=1e-3, atol=1e-4))
-
-
-def sdpa_hints(attn, q, k, v, mask) -> list[str]:
-    d, dv = q.shape[-1], v.shape[-1]
-    hints = []
-    if mask is not None and not bool(mask.any(-1).all()) and isinstance(attn, torch.Tensor) \
-            and not bool(torch.isfinite(attn).all()):
-        hints.append("some query rows have no allowed key: their attn and out rows must be all zeros, never NaN")
-    candidates = [(1.0, mask, "attn matches softmax(q k^T) with no 1/sqrt(d) scale")]
-    if dv != d:
-        candidates.append((1 / math.sqrt(dv), mask, f"attn matches a 1/sqrt(dv) scale: the scale is 1/sqrt(d), "
-                                                     f"d = {d} the last size of q and k (dv = {dv} is v's)"))
-    candidates.append((1 / d, mask, "attn matches a 1/d scale instead of 1/sqrt(d)"))
-    if mask is not None:
-        candidates.append((None, ~mask, "attn matches the inverted mask: True in mask marks the keys that MAY "
-                                        "be attended to"))
-    for scale, m, text in candidates:
-        if m is not None and not bool(m.any()):
-            continue
-        if _close(attn, attention64(q, k, v, m, scale)[1]):
-            hints.append(text)
-            break
-    return hints
-
-
-def describe_mask(mask, q, k) -> str:
-    rows = int((~mask.any(-1)).sum())
-    text = f"mask bool{list(mask.shape)} for scores {list(q.shape[:-1]) + [k.shape[-2]]}"
-    return text + (f", {rows} row(s) with no allowed key" if rows else "")
 
 
 def check_sdpa(result, q, k, v, mask=None) -> None:
@@ -95,15 +47,6 @@ def check_sdpa(result, q, k, v, mask=None) -> None:
         hints = "".join(f"; {h}" for h in sdpa_hints(attn, q.cpu(), k.cpu(), v.cpu(),
                                                       None if mask is None else mask.cpu()))
         raise CheckFailed(f"{exc.summary} [{shapes}{hints}]", exc.details) from None
-
-
-def random_mask(shape, gen: torch.Generator, p: float = 0.6, keep_rows: bool = True) -> torch.Tensor:
-    mask = torch.rand(shape, generator=gen) < p
-    if keep_rows:
-        first = torch.zeros(shape, dtype=torch.bool)
-        first[..., randint(gen, 0, shape[-1] - 1)] = True
-        mask |= first
-    return mask
 
 
 # ---------------------------------------------------------------- scaled_dot_product_attention
@@ -199,15 +142,7 @@ def check_causal(result, L: int, device: torch.device | None = None) -> None:
         assert_close(result, expected.to(device or "cpu"), rtol=0, atol=0, fn="causal_mask",
                      what=f"the mask for L = {L}")
     except CheckFailed as exc:
-        hint = ""
-        if isinstance(result, torch.Tensor) and result.shape == expected.shape and result.dtype == torch.bool:
-            if torch.equal(result, expected.tril(-1)):
-                hint = " (the diagonal must be True too: position i may attend to itself)"
-            elif torch.equal(result, expected.T):
-                hint = " (True on and BELOW the diagonal: row i is query i, which sees keys 0..i)"
-            elif torch.equal(result, ~expected):
-                hint = " (True marks the positions that may be attended to, not the hidden ones)"
-        raise CheckFailed(exc.summary + hint, exc.details) from None
+        raise CheckFailed(exc.summary + causal_hint(result, expected), exc.details) from None
 
 
 @pytest.mark.group("causal_mask_hidden")
@@ -233,41 +168,6 @@ def test_causal_mask_device(student, gen, device, how):
 # ---------------------------------------------------------------- MultiHeadSelfAttention
 
 
-def make_state_dict(d_model: int, gen: torch.Generator, bias: bool = True,
-                    dtype: torch.dtype = torch.float32) -> dict[str, torch.Tensor]:
-    sd = {"qkv.weight": randn(3 * d_model, d_model, gen=gen, dtype=dtype, scale=d_model ** -0.5)}
-    if bias:
-        sd["qkv.bias"] = randn(3 * d_model, gen=gen, dtype=dtype, scale=0.1)
-    sd["proj.weight"] = randn(d_model, d_model, gen=gen, dtype=dtype, scale=d_model ** -0.5)
-    if bias:
-        sd["proj.bias"] = randn(d_model, gen=gen, dtype=dtype, scale=0.1)
-    return sd
-
-
-def mhsa64(sd, x, heads: int, causal: bool = False, key_padding_mask=None, transpose_heads: bool = True):
-    x = x.cpu()
-    n, length, d_model = x.shape
-    dh = d_model // heads
-    qkv = x.double() @ sd["qkv.weight"].double().T
-    if "qkv.bias" in sd:
-        qkv = qkv + sd["qkv.bias"].double()
-
-    def split(t):
-        if transpose_heads:
-            return t.reshape(n, length, heads, dh).transpose(1, 2)
-        return t.reshape(n, heads, length, dh)
-
-    q, k, v = (split(t) for t in qkv.split(d_model, dim=-1))
-    mask = torch.ones(length, length, dtype=torch.bool).tril() if causal else None
-    if key_padding_mask is not None:
-        keys = key_padding_mask.cpu()[:, None, None, :]
-        mask = keys if mask is None else mask & keys
-    out, _ = attention64(q, k, v, mask)
-    out = out.transpose(1, 2).reshape(n, length, d_model) if transpose_heads else out.reshape(n, length, d_model)
-    out = out @ sd["proj.weight"].double().T
-    return out + sd["proj.bias"].double() if "proj.bias" in sd else out
-
-
 def check_mhsa(got, sd, x, heads: int, causal: bool = False, key_padding_mask=None, bias: bool = True) -> None:
     n, length, d_model = x.shape
     fn = f"{MHSA}({d_model}, {heads}{'' if bias else ', bias=False'})"
@@ -277,27 +177,11 @@ def check_mhsa(got, sd, x, heads: int, causal: bool = False, key_padding_mask=No
         assert_close(got, expected.to(x.dtype).to(x.device), rtol=rtol, atol=rtol * max(largest(expected), 1e-3),
                      fn=fn, what="the output")
     except CheckFailed as exc:
-        hint = ""
-        if isinstance(got, torch.Tensor) and not bool(torch.isfinite(got).all()):
-            hint = ("; a query with no allowed key (every key it could see is padding) must give zeros from "
-                    "attention, never NaN")
-        elif heads > 1 and _close(got, mhsa64(sd, x, heads, causal, key_padding_mask, transpose_heads=False)):
-            hint = ("; it matches reshaping [N, L, d_model] straight to [N, num_heads, L, head_dim] "
-                    "instead of [N, L, num_heads, head_dim] then a transpose")
+        hint = mhsa_hint(got, sd, x.cpu(), heads, causal, key_padding_mask)
+        hint = f"; {hint}" if hint else ""
         pads = "None" if key_padding_mask is None else f"{int((~key_padding_mask).sum())} padding positions"
         raise CheckFailed(f"{exc.summary} [x {str(x.dtype)[6:]}{list(x.shape)}, causal={causal}, "
                           f"key_padding_mask: {pads}{hint}]", exc.details) from None
-
-
-def build_module(student, d_model: int, heads: int, sd, bias: bool = True, device=None):
-    m = student.MultiHeadSelfAttention(d_model, heads) if bias else \
-        student.MultiHeadSelfAttention(d_model, heads, bias=False)
-    if sd["qkv.weight"].dtype == torch.float64:
-        m = m.double()
-    if device is not None and torch.device(device).type != "cpu":
-        m = m.to(device)
-    m.load_state_dict(sd)
-    return m
 
 
 def padding_mask(n: int, length: int, gen: torch.Generator, full_row: int | None = None) -> torch.Tensor:
