@@ -101,6 +101,20 @@ def grade_source(slug: str, source: str | Path, tmp_path: Path, *, fresh: bool =
     return report
 
 
+def grade_bug(slug: str, source: str | Path, tmp_path: Path, group: str, words: list[str],
+              **kwargs) -> tuple[GradeReport, dict[str, float], dict[str, float]]:
+    """Grade a single-bug variant: it must lose points in ``group`` (a test title), and the feedback
+    there must say every one of ``words``. Returns the report, scores and maximum scores by title."""
+    report = grade_source(slug, source, tmp_path, **kwargs)
+    scores = group_scores(report)
+    maximum = {t.name: t.max_score for t in report.results.tests}
+    assert scores[group] < maximum[group], scores
+    feedback = output_of(report, group)
+    for word in words:
+        assert word in feedback, feedback
+    return report, scores, maximum
+
+
 def group_scores(report: GradeReport) -> dict[str, float]:
     return {t.name: t.score for t in report.results.tests}
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import CORPUS, ROOT, grade_source, group_scores, output_of
+from conftest import CORPUS, ROOT, grade_bug, grade_source, group_scores, output_of
 
 SLUG = "conv_layer"
 CASES = CORPUS / SLUG
@@ -64,13 +64,7 @@ BUGS = {
 @pytest.mark.parametrize("name", sorted(BUGS))
 def test_each_bug_loses_points_where_aimed_with_pointed_feedback(tmp_path, name):
     group, words = BUGS[name]
-    report = grade_source(SLUG, CASES / f"{name}.py", tmp_path, performance=False)
-    scores = group_scores(report)
-    maximum = {t.name: t.max_score for t in report.results.tests}
-    assert scores[group] < maximum[group], scores
-    feedback = output_of(report, group)
-    for word in words:
-        assert word in feedback, feedback
+    report, scores, maximum = grade_bug(SLUG, CASES / f"{name}.py", tmp_path, group, words, performance=False)
     part = group.split(":")[0]
     lost = {title for title in scores if scores[title] < maximum[title]}
     assert all(title.startswith(part + ":") for title in lost), lost  # a single bug costs only its own part

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import CORPUS, ROOT, grade_source, group_scores, output_of
+from conftest import CORPUS, ROOT, grade_bug, grade_source, group_scores, output_of
 
 SLUG = "custom_dataset"
 CASES = CORPUS / SLUG
@@ -50,13 +50,7 @@ BUGS = {
 @pytest.mark.parametrize("name", sorted(BUGS))
 def test_each_bug_loses_points_where_aimed_with_pointed_feedback(tmp_path, name):
     group, words = BUGS[name]
-    report = grade_source(SLUG, CASES / f"{name}.py", tmp_path)
-    scores = group_scores(report)
-    maximum = {t.name: t.max_score for t in report.results.tests}
-    assert scores[group] < maximum[group], scores
-    feedback = output_of(report, group)
-    for word in words:
-        assert word in feedback, feedback
+    report, scores, maximum = grade_bug(SLUG, CASES / f"{name}.py", tmp_path, group, words)
 
 
 def test_a_loader_bug_costs_only_loader_points_and_hidden_feedback_hides_inputs(tmp_path):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import CORPUS, ROOT, grade_source, group_scores, output_of
+from conftest import CORPUS, ROOT, grade_bug, grade_source, group_scores, output_of
 
 SLUG = "mlp_backprop"
 CASES = CORPUS / SLUG
@@ -49,13 +49,7 @@ BUGS = {
 @pytest.mark.parametrize("name", sorted(BUGS))
 def test_each_bug_loses_points_where_aimed_with_pointed_feedback(tmp_path, name):
     group, words = BUGS[name]
-    report = grade_source(SLUG, CASES / f"{name}.py", tmp_path, performance=False)
-    scores = group_scores(report)
-    maximum = {t.name: t.max_score for t in report.results.tests}
-    assert scores[group] < maximum[group], scores
-    feedback = output_of(report, group)
-    for word in words:
-        assert word in feedback, feedback
+    report, scores, maximum = grade_bug(SLUG, CASES / f"{name}.py", tmp_path, group, words, performance=False)
     if name == "bug_relu_grad_at_zero":  # the MLP's exactly-zero hidden units catch it too, in hidden tests
         assert scores[MLP_HIDDEN] < maximum[MLP_HIDDEN]
         assert "call:" not in output_of(report, MLP_HIDDEN)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import CORPUS, ROOT, grade_source, group_scores, output_of
+from conftest import CORPUS, ROOT, grade_bug, grade_source, group_scores
 
 SLUG = "normal_equation"
 CASES = CORPUS / SLUG
@@ -51,13 +51,7 @@ BUGS = {
 @pytest.mark.parametrize("name", sorted(BUGS))
 def test_each_bug_loses_points_where_aimed_with_pointed_feedback(tmp_path, name):
     group, words = BUGS[name]
-    report = grade_source(SLUG, CASES / f"{name}.py", tmp_path, performance=False)
-    scores = group_scores(report)
-    maximum = {t.name: t.max_score for t in report.results.tests}
-    assert scores[group] < maximum[group], scores
-    feedback = output_of(report, group)
-    for word in words:
-        assert word in feedback, feedback
+    report, scores, maximum = grade_bug(SLUG, CASES / f"{name}.py", tmp_path, group, words, performance=False)
     if name.startswith("bug_gd"):
         assert scores[NORMAL] == 2 and scores[SCALE] == 1, scores  # a descent bug costs descent points only
 
