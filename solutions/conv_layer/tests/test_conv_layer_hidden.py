@@ -10,29 +10,13 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from conv_layer_checks import check, largest, out_size
 
-from autograder.testing import assert_close, noncontiguous, randn, transposed, unpack
+from autograder.testing import noncontiguous, randn, transposed, unpack
 
 
 def randint(gen: torch.Generator, low: int, high: int) -> int:
     return int(torch.randint(low, high + 1, (1,), generator=gen))
-
-
-def tolerance(dtype: torch.dtype) -> float:
-    return 1e-4 if dtype == torch.float32 else 1e-10
-
-
-def check(actual, expected: torch.Tensor, fn: str, what: str, dtype: torch.dtype, scale: float) -> None:
-    tol = tolerance(dtype)
-    assert_close(actual, expected.to(dtype), rtol=tol, atol=tol * max(scale, 1e-3), fn=fn, what=what)
-
-
-def largest(t: torch.Tensor) -> float:
-    return float(t.abs().max()) if t.numel() else 0.0
-
-
-def out_size(size: int, k: int, stride: int, padding: int) -> int:
-    return (size + 2 * padding - k) // stride + 1
 
 
 def layout(t: torch.Tensor | None, how: str) -> torch.Tensor | None:
