@@ -173,3 +173,16 @@ def test_grade_reports_protections_in_force(tmp_path):
     if detect().bwrap:
         assert any("bubblewrap" in p for p in sandbox["in_force"]) and sandbox["missing"] == []
     assert Path(tmp_path / "results.json").exists()
+
+
+def test_private_tmp_is_mounted_before_binds_that_may_live_under_tmp(monkeypatch):
+    """A checkout or virtual environment under the host's /tmp stays visible in the sandbox."""
+    from autograder.sandbox import bwrap
+    from autograder.sandbox.launcher import Policy
+
+    monkeypatch.setattr(bwrap, "python_roots", lambda: ["/tmp/checkout/.venv/lib/python3.11/site-packages"])
+    argv = bwrap.command(Policy(), {}, [("/tmp/jobs/1", "/opt/ag/jobs")], 3)
+    tmpfs = argv.index("/tmp", argv.index("--tmpfs"))
+    venv = argv.index("/tmp/checkout/.venv/lib/python3.11/site-packages")
+    assert tmpfs < venv
+    assert argv.index("--dir", tmpfs) < venv  # its parents are made inside the private /tmp

@@ -87,6 +87,12 @@ def command(policy: Any, env: dict[str, str], binds: list[tuple[str, str]], info
                 "/etc/localtime"):
         if os.path.exists(etc):
             argv += ["--ro-bind", etc, etc]
+    # The private /tmp first: Python or the framework may live under the host's /tmp (a CI
+    # checkout, a test install), and a tmpfs mounted after their binds would hide them.
+    size = str((tmp_mb or policy.scratch_mb) << 20)
+    argv += ["--dev", "/dev", "--proc", "/proc",
+             "--perms", "1777", "--size", size, "--tmpfs", "/tmp",
+             "--perms", "1777", "--size", str(policy.scratch_mb << 20), "--tmpfs", "/dev/shm"]
     made: set[str] = {"/", "/usr", "/tmp", "/dev", "/proc", "/etc", "/opt"}
     for src in python_roots():
         argv += parents(src, made) + ["--ro-bind", src, src]
@@ -94,11 +100,7 @@ def command(policy: Any, env: dict[str, str], binds: list[tuple[str, str]], info
              "--ro-bind", str(FRAMEWORK_DIR), FRAMEWORK_MOUNT + "/autograder"]
     for host, inside in binds:
         argv += ["--ro-bind", host, inside]
-    size = str((tmp_mb or policy.scratch_mb) << 20)
-    argv += ["--dev", "/dev", "--proc", "/proc",
-             "--perms", "1777", "--size", size, "--tmpfs", "/tmp",
-             "--perms", "1777", "--size", str(policy.scratch_mb << 20), "--tmpfs", "/dev/shm",
-             "--chdir", "/tmp"]
+    argv += ["--chdir", "/tmp"]
     if policy.device.startswith("cuda"):
         for dev in sorted(Path("/dev").glob("nvidia*")):
             argv += ["--dev-bind", str(dev), str(dev)]
