@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 MAX_FILE_BYTES = 5 << 20
+MAX_NOTEBOOK_BYTES = 32 << 20  # notebooks carry their outputs (plots); only code cells are kept
 MAX_TOTAL_BYTES = 50 << 20
 MAX_MEMBERS = 2000
 MAX_RATIO = 200
@@ -49,6 +50,7 @@ def stage(submission: Path, module_file: str, dest: Path) -> StagedSubmission:
     if submission.suffix == ".ipynb":
         from autograder.notebooks import notebook_to_module
 
+        _check_size(submission.stat().st_size, submission.name, MAX_NOTEBOOK_BYTES)
         source, notes = notebook_to_module(submission.read_bytes())
         target = dest / module_file
         target.write_text(source)
@@ -66,9 +68,13 @@ def stage(submission: Path, module_file: str, dest: Path) -> StagedSubmission:
                           f"{stem}.ipynb, a folder or a .zip holding it")
 
 
-def _check_size(size: int, name: str) -> None:
-    if size > MAX_FILE_BYTES:
-        raise SubmissionError(f"{name} is {size >> 20} MiB; files over {MAX_FILE_BYTES >> 20} MiB are refused")
+def _check_size(size: int, name: str, limit: int = MAX_FILE_BYTES) -> None:
+    if size > limit:
+        raise SubmissionError(f"{name} is {size >> 20} MiB; files over {limit >> 20} MiB are refused")
+
+
+def _limit_for(name: PurePosixPath) -> int:
+    return MAX_NOTEBOOK_BYTES if name.suffix == ".ipynb" else MAX_FILE_BYTES
 
 
 def _from_folder(folder: Path, module_file: str, dest: Path) -> StagedSubmission:
@@ -129,7 +135,7 @@ def _from_zip(archive: Path, module_file: str, dest: Path) -> StagedSubmission:
             if stat.S_ISLNK(mode):
                 raise SubmissionError(f"{archive.name} holds a symbolic link: {info.filename!r}")
             total += info.file_size
-            if info.file_size > MAX_FILE_BYTES and name.suffix in (".py", ".ipynb"):
+            if info.file_size > _limit_for(name) and name.suffix in (".py", ".ipynb"):
                 raise SubmissionError(f"{info.filename} is too large ({info.file_size >> 20} MiB)")
             if info.compress_size and info.file_size / info.compress_size > MAX_RATIO and info.file_size > 1 << 20:
                 raise SubmissionError(f"{archive.name} looks like a zip bomb ({info.filename!r})")
@@ -143,20 +149,20 @@ def _from_zip(archive: Path, module_file: str, dest: Path) -> StagedSubmission:
             target = unpacked.joinpath(*PurePosixPath(info.filename).parts)
             target.parent.mkdir(parents=True, exist_ok=True)
             with zf.open(info) as src, open(target, "wb") as out:
-                _copy_limited(src, out)
+                _copy_limited(src, out, _limit_for(PurePosixPath(info.filename)))
     staged = _from_folder(unpacked, module_file, dest)
     staged.source_kind = "zip"
     return staged
 
 
-def _copy_limited(src: object, out: object) -> int:
-    """Copy at most MAX_FILE_BYTES: the declared size in a zip header can lie."""
+def _copy_limited(src: object, out: object, limit: int) -> int:
+    """Copy at most ``limit`` bytes: the declared size in a zip header can lie."""
     copied = 0
     while True:
         chunk = src.read(1 << 20)  # type: ignore[attr-defined]
         if not chunk:
             return copied
         copied += len(chunk)
-        if copied > MAX_FILE_BYTES:
+        if copied > limit:
             raise SubmissionError("a file in the zip is larger than its header says (zip bomb?)")
         out.write(chunk)  # type: ignore[attr-defined]

@@ -104,3 +104,33 @@ def test_notebook_code_cells_become_the_module(tmp_path):
     assert "def broadcast_shape" in text and "X = 1" in text
     assert any("dropped" in n for n in staged.notes)
     compile(text, "broadcasting.py", "exec")
+
+
+def _notebook_with_output(png_bytes: int) -> dict:
+    """One code cell and an embedded plot of about ``png_bytes`` (base64 text, as Jupyter stores it)."""
+    return {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "code", "metadata": {}, "source": "def broadcast_shape(*s):\n    return ()\n",
+         "execution_count": 1, "outputs": [{"output_type": "display_data", "metadata": {},
+                                           "data": {"image/png": "A" * png_bytes}}]}]}
+
+
+@pytest.mark.parametrize("how", ["file", "zip"])
+def test_notebook_outputs_may_be_large_but_not_unbounded(tmp_path, how):
+    """Plots make notebooks bigger than any .py: 12 MiB is accepted, over 32 MiB is refused unread."""
+    for size, ok in ((12 << 20, True), (33 << 20, False)):
+        folder = tmp_path / str(size)
+        folder.mkdir()
+        nb = folder / "broadcasting.ipynb"
+        nb.write_text(json.dumps(_notebook_with_output(size)))
+        sub = nb
+        if how == "zip":
+            sub = folder / "work.zip"
+            with zipfile.ZipFile(sub, "w", zipfile.ZIP_STORED) as z:
+                z.write(nb, "work/broadcasting.ipynb")
+        if ok:
+            staged = stage(sub, "broadcasting.py", folder / "out")
+            text = staged.module_file.read_text()
+            assert "def broadcast_shape" in text and "AAAA" not in text  # outputs are not kept
+        else:
+            with pytest.raises(SubmissionError, match="MiB"):
+                stage(sub, "broadcasting.py", folder / "out")
