@@ -10,11 +10,16 @@ wheel as ``autograder_assignments``.
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from autograder.manifest import Manifest, load_manifest
+
+# Folders and files that are never part of an assignment's files (caches, editor droppings).
+JUNK_DIRS = ("__pycache__", ".pytest_cache", ".hypothesis", ".ipynb_checkpoints")
+COPY_IGNORE = shutil.ignore_patterns(*JUNK_DIRS, "*.pyc")
 
 
 class UsageError(Exception):

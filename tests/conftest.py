@@ -115,6 +115,20 @@ def grade_bug(slug: str, source: str | Path, tmp_path: Path, group: str, words: 
     return report, scores, maximum
 
 
+def replace_solution(source: str, fn: str, body: str) -> str:
+    """``source`` with the ``# BEGIN/END SOLUTION`` region of ``fn`` replaced by ``body``.
+
+    ``body`` is written for a 4-space indent (continuation lines start with four spaces); it is
+    re-indented to the region's own depth, so methods work too.
+    """
+    start = source.index(f"def {fn}(")
+    begin = source.index("# BEGIN SOLUTION", start)
+    indent = source[source.rindex("\n", 0, begin) + 1 : begin]
+    end = source.index("# END SOLUTION", begin) + len("# END SOLUTION")
+    body = body.replace("\n    ", "\n" + indent)
+    return source[: begin - len(indent)] + indent + body + source[end:]
+
+
 def group_scores(report: GradeReport) -> dict[str, float]:
     return {t.name: t.score for t in report.results.tests}
 

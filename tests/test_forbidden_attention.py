@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ROOT, grade_source, group_scores, output_of
+from conftest import ROOT, grade_source, group_scores, output_of, replace_solution
 
 SLUG = "attention"
 REFERENCE = (ROOT / f"solutions/{SLUG}/{SLUG}.py").read_text()
@@ -70,15 +70,6 @@ MHSA_ROUTES = {  # route: (forward body, the forbidden name the feedback must sh
 }
 
 
-def _replace_body(source: str, fn: str, body: str) -> str:
-    start = source.index(f"def {fn}(")
-    begin = source.index("# BEGIN SOLUTION", start)
-    indent = source[source.rindex("\n", 0, begin) + 1 : begin]
-    end = source.index("# END SOLUTION", begin) + len("# END SOLUTION")
-    body = body.replace("\n    ", "\n" + indent)
-    return source[: begin - len(indent)] + indent + body + source[end:]
-
-
 def _grade(tmp_path, source):
     report = grade_source(SLUG, source, tmp_path, limits={"call_timeout_s": 5}, performance=False)
     return report, group_scores(report)
@@ -87,7 +78,7 @@ def _grade(tmp_path, source):
 @pytest.mark.parametrize("route", sorted(SDPA_ROUTES))
 def test_sdpa_is_forbidden_on_every_route(tmp_path, route):
     body, name = SDPA_ROUTES[route]
-    report, scores = _grade(tmp_path, _replace_body(REFERENCE, "scaled_dot_product_attention", ATTN + body))
+    report, scores = _grade(tmp_path, replace_solution(REFERENCE, "scaled_dot_product_attention", ATTN + body))
     assert scores[SDPA] == 0, scores
     feedback = output_of(report, SDPA)
     assert f"scaled_dot_product_attention used a forbidden call: {name}" in feedback, feedback
@@ -97,7 +88,7 @@ def test_sdpa_is_forbidden_on_every_route(tmp_path, route):
 @pytest.mark.parametrize("route", sorted(MHSA_ROUTES))
 def test_library_attention_modules_are_forbidden_on_every_route(tmp_path, route):
     body, name = MHSA_ROUTES[route]
-    report, scores = _grade(tmp_path, _replace_body(REFERENCE, "forward", body))
+    report, scores = _grade(tmp_path, replace_solution(REFERENCE, "forward", body))
     assert scores[MHSA] == 0, scores
     feedback = output_of(report, MHSA)
     assert f"MultiHeadSelfAttention(...) used a forbidden call: {name}" in feedback, feedback
@@ -120,5 +111,5 @@ def test_allowed_building_blocks_stay_allowed(tmp_path):
             "    out = torch.bmm(flat, vb).reshape(*attn.shape[:-1], v.shape[-1])\n"
             "    out = torch.matmul(attn, v) * 0.5 + out.matmul(torch.eye(v.shape[-1], dtype=v.dtype)) * 0.5\n"
             "    return out, attn")
-    report, scores = _grade(tmp_path, _replace_body(REFERENCE, "scaled_dot_product_attention", body))
+    report, scores = _grade(tmp_path, replace_solution(REFERENCE, "scaled_dot_product_attention", body))
     assert report.score == report.max_score, (scores, output_of(report, SDPA))

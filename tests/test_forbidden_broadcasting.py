@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ROOT, grade_source, group_scores, output_of
+from conftest import ROOT, grade_source, group_scores, output_of, replace_solution
 
 REFERENCE = (ROOT / "solutions/broadcasting/broadcasting.py").read_text()
 EXPAND_GROUP = "expand_to: values, stride-0 view, errors"
@@ -30,16 +30,9 @@ SHAPE_ROUTES = {
 }
 
 
-def _replace_body(source: str, fn: str, body: str) -> str:
-    start = source.index(f"def {fn}(")
-    begin = source.index("    # BEGIN SOLUTION", start)
-    end = source.index("    # END SOLUTION", begin) + len("    # END SOLUTION")
-    return source[:begin] + "    " + body + source[end:]
-
-
 @pytest.mark.parametrize("route", sorted(EXPAND_ROUTES))
 def test_expand_to_bans_hold_on_every_route(tmp_path, route):
-    source = _replace_body(REFERENCE, "expand_to", EXPAND_ROUTES[route])
+    source = replace_solution(REFERENCE, "expand_to", EXPAND_ROUTES[route])
     report = grade_source("broadcasting", source, tmp_path, limits={"call_timeout_s": 5})
     assert group_scores(report)[EXPAND_GROUP] < 1.0
     assert "forbidden call" in output_of(report, EXPAND_GROUP)
@@ -48,7 +41,7 @@ def test_expand_to_bans_hold_on_every_route(tmp_path, route):
 
 @pytest.mark.parametrize("route", sorted(SHAPE_ROUTES))
 def test_broadcast_shape_bans_hold_on_every_route(tmp_path, route):
-    source = _replace_body(REFERENCE, "broadcast_shape", SHAPE_ROUTES[route])
+    source = replace_solution(REFERENCE, "broadcast_shape", SHAPE_ROUTES[route])
     report = grade_source("broadcasting", source, tmp_path, limits={"call_timeout_s": 5})
     assert group_scores(report)[SHAPE_GROUP] < 1.0
     assert "forbidden call" in output_of(report, SHAPE_GROUP)
@@ -59,12 +52,12 @@ def test_a_ban_applies_only_to_its_part(tmp_path):
     body = ("mean = x.mean(0, keepdim=True).expand(*x.shape)\n"
             "    std = ((x - mean) ** 2).mean(0, keepdim=True).sqrt().expand_as(x)\n"
             "    return (x - mean) / (std + eps)")
-    report = grade_source("broadcasting", _replace_body(REFERENCE, "standardize", body), tmp_path)
+    report = grade_source("broadcasting", replace_solution(REFERENCE, "standardize", body), tmp_path)
     assert report.score == report.max_score
 
 
 def test_catching_the_forbidden_error_does_not_help(tmp_path):
     body = ("try:\n        return x.expand(*shape)\n    except BaseException:\n"
             "        return x.as_strided(shape, [0] * len(shape))")
-    report = grade_source("broadcasting", _replace_body(REFERENCE, "expand_to", body), tmp_path)
+    report = grade_source("broadcasting", replace_solution(REFERENCE, "expand_to", body), tmp_path)
     assert "forbidden call: torch.Tensor.expand" in output_of(report, EXPAND_GROUP)

@@ -4,7 +4,7 @@ trip costs only the part that made it."""
 from __future__ import annotations
 
 import pytest
-from conftest import ROOT, grade_source, group_scores, output_of
+from conftest import ROOT, grade_source, group_scores, output_of, replace_solution
 
 SLUG = "conv_layer"
 REFERENCE = (ROOT / f"solutions/{SLUG}/{SLUG}.py").read_text()
@@ -97,15 +97,8 @@ POOL_ROUTES = {  # route: (function, body, words)
 }
 
 
-def _replace_body(source: str, fn: str, body: str) -> str:
-    start = source.index(f"def {fn}(")
-    begin = source.index("    # BEGIN SOLUTION", start)
-    end = source.index("    # END SOLUTION", begin) + len("    # END SOLUTION")
-    return source[:begin] + "    " + body + source[end:]
-
-
 def _grade(tmp_path, fn: str, body: str):
-    source = _replace_body(REFERENCE, fn, body)
+    source = replace_solution(REFERENCE, fn, body)
     report = grade_source(SLUG, source, tmp_path, limits={"call_timeout_s": 5}, performance=False)
     return group_scores(report), report
 

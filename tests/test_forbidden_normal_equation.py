@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ROOT, grade_source, group_scores, output_of
+from conftest import ROOT, grade_source, group_scores, output_of, replace_solution
 
 SLUG = "normal_equation"
 REFERENCE = (ROOT / f"solutions/{SLUG}/{SLUG}.py").read_text()
@@ -23,16 +23,9 @@ ROUTES = {
 }
 
 
-def _replace_body(source: str, fn: str, body: str) -> str:
-    start = source.index(f"def {fn}(")
-    begin = source.index("    # BEGIN SOLUTION", start)
-    end = source.index("    # END SOLUTION", begin) + len("    # END SOLUTION")
-    return source[:begin] + "    " + body + source[end:]
-
-
 @pytest.mark.parametrize("route", sorted(ROUTES))
 def test_lstsq_is_forbidden_on_every_route(tmp_path, route):
-    source = _replace_body(REFERENCE, "normal_equation", ROUTES[route])
+    source = replace_solution(REFERENCE, "normal_equation", ROUTES[route])
     report = grade_source(SLUG, source, tmp_path, limits={"call_timeout_s": 5}, performance=False)
     scores = group_scores(report)
     assert scores[NORMAL] == 0, scores

@@ -16,9 +16,8 @@ import json
 import tempfile
 from pathlib import Path
 
-from autograder.course import Assignment
+from autograder.course import JUNK_DIRS, Assignment
 
-SKIP_PARTS = {"__pycache__", ".pytest_cache", ".hypothesis", ".ipynb_checkpoints"}
 _MATERIALIZED: dict[str, tuple[tempfile.TemporaryDirectory, Assignment]] = {}
 
 
@@ -26,7 +25,7 @@ def _tree(folder: Path, prefix: str) -> dict[str, bytes]:
     out = {}
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
-        if path.is_file() and not path.is_symlink() and not SKIP_PARTS & set(rel.parts) \
+        if path.is_file() and not path.is_symlink() and not set(JUNK_DIRS) & set(rel.parts) \
                 and path.suffix != ".pyc":
             out[f"{prefix}/{rel.as_posix()}"] = path.read_bytes()
     return out

@@ -14,9 +14,8 @@ import shutil
 from collections.abc import Collection
 from pathlib import Path
 
-from autograder.course import Assignment
+from autograder.course import COPY_IGNORE, Assignment
 
-IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".hypothesis")
 GROUPS_FILE = ".autograder-groups.json"
 FILTER = '''
 # Added by autograder.export.subset: only the groups listed in the root folder's
@@ -60,7 +59,7 @@ def restricted(assignment: Assignment, groups: Collection[str], where: Path) -> 
     if unknown:
         raise ValueError(f"{assignment.slug} has no group(s) {', '.join(unknown)}")
     public = where / "assignments" / assignment.directory.name
-    shutil.copytree(assignment.directory, public, ignore=IGNORE)
+    shutil.copytree(assignment.directory, public, ignore=COPY_IGNORE)
     _add_filter(public / "tests")
     (public.parent / GROUPS_FILE).write_text(json.dumps(sorted(groups)))  # the rootdir of grade()
     wanted = [g for g in manifest.groups if g.name in set(groups)]
@@ -70,7 +69,7 @@ def restricted(assignment: Assignment, groups: Collection[str], where: Path) -> 
         if assignment.reference_file is not None:
             shutil.copyfile(assignment.reference_file, solutions / assignment.reference_file.name)
         if assignment.hidden_tests is not None:
-            shutil.copytree(assignment.hidden_tests, solutions / "tests", ignore=IGNORE)
+            shutil.copytree(assignment.hidden_tests, solutions / "tests", ignore=COPY_IGNORE)
             _add_filter(solutions / "tests")
     copy = Assignment(public, where)
     copy.__dict__["manifest"] = manifest.model_copy(update={

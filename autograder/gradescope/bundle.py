@@ -28,12 +28,11 @@ from importlib.resources import files
 from pathlib import Path
 
 from autograder import __version__
-from autograder.course import Assignment
+from autograder.course import COPY_IGNORE, Assignment
 from autograder.gradescope.pins import Pins, pins_for
 
 TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
 VENV = "/opt/torch-autograder/venv"
-IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".hypothesis", ".ipynb_checkpoints")
 EXECUTABLE = 0o755
 READ_ONLY = 0o644
 
@@ -75,7 +74,7 @@ def build_wheel(dest: Path, root: Path | None = None) -> Path:
                 shutil.copy2(root / name, src / name)
         for pkg in sorted(root.glob("autograder*")):
             if pkg.is_dir() and (pkg / "__init__.py").is_file():
-                shutil.copytree(pkg, src / pkg.name, ignore=IGNORE)
+                shutil.copytree(pkg, src / pkg.name, ignore=COPY_IGNORE)
         dest.mkdir(parents=True, exist_ok=True)
         proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
                                "--no-index", "-q", "-w", str(dest), str(src)],
@@ -122,7 +121,7 @@ def _add(zf: zipfile.ZipFile, arcname: str, data: bytes, mode: int) -> None:
 def _add_tree(zf: zipfile.ZipFile, src: Path, prefix: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         clean = Path(tmp) / "t"
-        shutil.copytree(src, clean, ignore=IGNORE, symlinks=False)
+        shutil.copytree(src, clean, ignore=COPY_IGNORE, symlinks=False)
         for path in sorted(p for p in clean.rglob("*") if p.is_file()):
             _add(zf, f"{prefix}/{path.relative_to(clean).as_posix()}", path.read_bytes(), READ_ONLY)
 
