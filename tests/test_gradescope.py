@@ -22,11 +22,13 @@ from pathlib import Path
 import pytest
 
 from autograder.results import Results
+from autograder.sandbox.uids import installation
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(__file__).parent / "corpus"
 SLUG = "broadcasting"
-PINNED_UID = 60999  # stands in for the `student` user, outside the sandbox pool (61000+)
+# Stands in for the `student` user: this installation's spare uid, which its pool never leases.
+PINNED_UID = installation().spare_uid
 GRADESCOPE_KEYS = {"score", "execution_time", "output", "output_format", "test_output_format", "test_name_format",
                    "visibility", "stdout_visibility", "extra_data", "tests", "leaderboard"}
 VISIBILITIES = {"hidden", "after_due_date", "after_published", "visible"}
@@ -295,14 +297,14 @@ def test_an_interpreter_that_cannot_start_still_gets_a_results_file(bundle, tmp_
 
 
 def test_pinned_uid_is_leased_first_then_the_pool(monkeypatch):
-    from autograder.sandbox.uids import FIRST_UID, POOL_SIZE, UidLease
+    from autograder.sandbox.uids import UidLease
 
     monkeypatch.setenv("AUTOGRADER_SANDBOX_UID", str(PINNED_UID))
     first = UidLease.acquire()
     second = UidLease.acquire()
     try:
         assert first.uid == PINNED_UID
-        assert FIRST_UID <= second.uid < FIRST_UID + POOL_SIZE
+        assert second.uid in installation().pool
     finally:
         second.release()
         first.release()

@@ -20,7 +20,6 @@ import json
 import os
 import pwd
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -111,31 +110,22 @@ def student_uid() -> int | None:
         return None
 
 
-def kill_uid(uid: int) -> int:
-    """Kill every process whose real uid is ``uid`` (a daemon the submission left behind)."""
-    killed = 0
-    for _ in range(10):
-        pids = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/status") as fh:
-                    fields = dict(line.split(":", 1) for line in fh if ":" in line)
-                if int(fields["Uid"].split()[0]) == uid and fields["State"].split()[0] not in ("Z", "X"):
-                    pids.append(int(entry))
-            except (OSError, KeyError, ValueError, IndexError):
-                continue
-        if not pids:
-            break
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-                killed += 1
-            except OSError:
-                pass
-        time.sleep(0.05)
-    return killed
+def kill_uid(uid: int, wait: float = 10.0) -> int:
+    """Kill every process left behind under ``uid`` (a daemon the submission started).
+
+    Only under the uid's lease: a worker of another grading run on the same machine that
+    holds it now is not touched (waits up to ``wait`` seconds for it, then leaves it).
+    """
+    from autograder.sandbox.uids import UidLease
+
+    lease = UidLease.try_uid(uid, wait)
+    if lease is None:
+        log(f"uid {uid} is in use by another grading run: its processes are left alone")
+        return 0
+    try:
+        return lease.kill_leftovers()
+    finally:
+        lease.release()
 
 
 def find_submission(folder: Path, module_file: str) -> Path:

@@ -1,24 +1,146 @@
-"""A pool of unprivileged uids, one per live worker.
+"""A pool of unprivileged uids, one per live worker, from this installation's own block.
 
 RLIMIT_NPROC counts processes per uid across the whole machine, and "kill
 everything this worker started" is easiest when the worker is the only owner
 of its uid: so each concurrent worker leases its own uid (file locks make the
 lease safe across the processes of a parallel batch).
+
+Several installations of the framework may share a machine (two course
+checkouts running their tests, a grading server for several courses). Each
+claims its own block of uids in a machine-wide registry, keyed by where the
+framework is installed, and keeps its own lock folder: one installation never
+leases, kills or reports as left over a process of another's.
+``AUTOGRADER_UID_BASE`` (with ``AUTOGRADER_UID_COUNT``) sets the block by hand,
+and ``AUTOGRADER_INSTALLATION`` names the installation when its folder should not.
 """
 
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
-import signal
 import tempfile
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
-FIRST_UID = int(os.environ.get("AUTOGRADER_UID_BASE", "61000"))
-POOL_SIZE = 512
-LOCK_DIR = os.path.join(tempfile.gettempdir(), "autograder-uids")
+import psutil
+
+# Blocks of BLOCK_SIZE uids from REGION_START, below 65534 (`nobody`) and 65536 (the usual
+# user-namespace map). Before per-installation blocks every checkout used 61000-61511.
+REGION_START = 62000
+BLOCK_SIZE = 128
+BLOCKS = (65500 - REGION_START) // BLOCK_SIZE
 # Gradescope: the uid of the `student` user, tried before the pool (read at each lease).
 PINNED_UID_ENV = "AUTOGRADER_SANDBOX_UID"
+FRAMEWORK_DIR = Path(__file__).resolve().parents[1]
+
+
+def _tmp() -> Path:
+    return Path(tempfile.gettempdir())
+
+
+@dataclass(frozen=True)
+class Installation:
+    """This installation's uids and the folder of their lock files."""
+
+    key: str
+    first_uid: int
+    count: int
+
+    @property
+    def uids(self) -> range:
+        """Every uid of the block: the pool and the spare."""
+        return range(self.first_uid, self.first_uid + self.count)
+
+    @property
+    def pool(self) -> range:
+        return range(self.first_uid, self.first_uid + self.count - 1)
+
+    @property
+    def spare_uid(self) -> int:
+        """The block's last uid, never leased from the pool: tests pin it as Gradescope's `student`."""
+        return self.first_uid + self.count - 1
+
+    @property
+    def lock_dir(self) -> Path:
+        return _tmp() / f"autograder-uids-{self.first_uid}"
+
+    def lock_path(self, uid: int) -> Path:
+        """Where ``uid``'s lock lives: a uid outside the pool (a pinned `student`) is machine-wide."""
+        if uid in self.pool:
+            return self.lock_dir / str(uid)
+        return _tmp() / "autograder-uids-pinned" / str(uid)
+
+    def processes(self) -> list[psutil.Process]:
+        """Live processes running as one of this installation's uids (its leftovers, if no worker runs)."""
+        return [p for p in live_processes() if _real_uid(p) in self.uids]
+
+
+def installation() -> Installation:
+    """This installation's block: configured, or claimed once in the machine-wide registry."""
+    key = os.environ.get("AUTOGRADER_INSTALLATION") or str(FRAMEWORK_DIR)
+    base = os.environ.get("AUTOGRADER_UID_BASE", "")
+    count = os.environ.get("AUTOGRADER_UID_COUNT", "")
+    if base.isdigit():
+        return Installation(key, int(base), max(int(count), 2) if count.isdigit() else BLOCK_SIZE)
+    return Installation(key, _claim(key), BLOCK_SIZE)
+
+
+@functools.lru_cache(maxsize=8)
+def _claim(key: str) -> int:
+    """The first uid of ``key``'s block: the one it already holds, else the first free or stale one.
+
+    A block is stale when its owner was a folder that no longer exists (a deleted checkout).
+    """
+    registry = _tmp() / "autograder-installations"
+    registry.mkdir(mode=0o755, parents=True, exist_ok=True)
+    with open(registry / ".lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        free = None
+        for k in range(BLOCKS):
+            first = REGION_START + k * BLOCK_SIZE
+            try:
+                owner = (registry / str(first)).read_text()
+            except FileNotFoundError:
+                owner = ""
+            if owner == key:
+                return first
+            stale = not owner or (owner.startswith("/") and not os.path.exists(owner))
+            if free is None and stale:
+                free = first
+        if free is None:
+            raise RuntimeError(f"all {BLOCKS} sandbox uid blocks are claimed by other installations "
+                               f"(see {registry}); set AUTOGRADER_UID_BASE to choose a range by hand")
+        tmp = registry / f".{free}.{os.getpid()}"
+        tmp.write_text(key)
+        os.replace(tmp, registry / str(free))
+        return free
+
+
+def live_processes() -> list[psutil.Process]:
+    """Every process that is not a zombie."""
+    found = []
+    for proc in psutil.process_iter(["uids", "status"]):
+        if proc.info["status"] not in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD) and proc.info["uids"]:
+            found.append(proc)
+    return found
+
+
+def _real_uid(proc: psutil.Process) -> int:
+    return proc.info["uids"].real
+
+
+def kill_all(procs: list[psutil.Process]) -> int:
+    """SIGKILL each process (that still exists); returns how many were signalled."""
+    killed = 0
+    for proc in procs:
+        try:
+            proc.kill()
+            killed += 1
+        except psutil.Error:
+            pass
+    return killed
 
 
 @dataclass
@@ -28,21 +150,35 @@ class UidLease:
 
     @classmethod
     def acquire(cls) -> UidLease:
-        os.makedirs(LOCK_DIR, mode=0o700, exist_ok=True)
+        inst = installation()
+        inst.lock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         pinned = cls._pinned()
         if pinned is not None:
             return pinned
-        start = os.getpid() % POOL_SIZE
-        for i in range(POOL_SIZE):
-            uid = FIRST_UID + (start + i) % POOL_SIZE
-            fd = os.open(os.path.join(LOCK_DIR, str(uid)), os.O_CREAT | os.O_RDWR, 0o600)
+        pool = inst.pool
+        start = os.getpid() % len(pool)
+        for i in range(len(pool)):
+            lease = cls.try_uid(pool[(start + i) % len(pool)])
+            if lease is not None:
+                return lease
+        raise RuntimeError("no free sandbox uid")
+
+    @classmethod
+    def try_uid(cls, uid: int, wait: float = 0.0) -> UidLease | None:
+        """The lease on ``uid`` if no other worker holds it (waiting up to ``wait`` seconds)."""
+        path = installation().lock_path(uid)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+        deadline = time.monotonic() + wait
+        while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return cls(uid, fd)
             except OSError:
-                os.close(fd)
-                continue
-            return cls(uid, fd)
-        raise RuntimeError("no free sandbox uid")
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    return None
+                time.sleep(0.05)
 
     @classmethod
     def _pinned(cls) -> UidLease | None:
@@ -51,42 +187,21 @@ class UidLease:
         value = os.environ.get(PINNED_UID_ENV, "")
         if not value.isdigit() or int(value) == 0:
             return None
-        fd = os.open(os.path.join(LOCK_DIR, value), os.O_CREAT | os.O_RDWR, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            return None
-        return cls(int(value), fd)
+        return cls.try_uid(int(value))
 
     def processes(self) -> list[int]:
         """Live (non-zombie) processes whose real uid is this lease's uid."""
-        found = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/status") as fh:
-                    fields = dict(line.split(":", 1) for line in fh if ":" in line)
-                if int(fields["Uid"].split()[0]) == self.uid and fields["State"].split()[0] not in ("Z", "X"):
-                    found.append(int(entry))
-            except (OSError, KeyError, ValueError, IndexError):
-                continue
-        return found
+        return [p.pid for p in live_processes() if _real_uid(p) == self.uid]
 
     def kill_leftovers(self) -> int:
         """Kill any process still owned by this uid (a daemon from an earlier worker)."""
         killed = 0
         for _ in range(20):
-            pids = self.processes()
-            if not pids:
+            procs = [p for p in live_processes() if _real_uid(p) == self.uid]
+            if not procs:
                 break
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                    killed += 1
-                except OSError:
-                    pass
+            killed += kill_all(procs)
+            time.sleep(0.02)
         return killed
 
     def release(self) -> None:
