@@ -124,6 +124,25 @@ def validate(
         raise typer.Exit(1)
 
 
+@app.command()
+def new(
+    slug: Annotated[str, typer.Argument(help="the new assignment's slug (lower case, digits, _)")],
+    title: Annotated[str | None, typer.Option(help="its title (default: from the slug)")] = None,
+    part: Annotated[list[str] | None, typer.Option("--part", help="a function students write (repeat; the "
+                                                                   "first is timed)")] = None,
+) -> None:
+    """Scaffold a complete, working toy assignment to edit (docs/authoring.md)."""
+    from autograder.course import find_course_root
+    from autograder.scaffold import TODO, scaffold
+
+    root = find_course_root() or Path.cwd()
+    written = scaffold(root, slug, title, part)
+    for path in written:
+        out.print(f"wrote {path}", markup=False, highlight=False)
+    out.print(f"next: edit every '{TODO}' (docs/authoring.md), then `autograder build-student {slug}` and "
+              f"`autograder validate {slug}`", markup=False, highlight=False)
+
+
 @app.command("build-student")
 def build_student(
     assignments: Annotated[list[str] | None, typer.Argument(help="default: all")] = None,

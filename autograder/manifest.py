@@ -122,12 +122,23 @@ class Manifest(Strict):
         for g in self.groups:
             if g.part not in part_names:
                 raise ValueError(f"group {g.name!r} names unknown part {g.part!r}")
+        for part in part_names:
+            correctness = [g for g in self.groups if g.part == part and g.kind == "correctness"]
+            for hidden, which in ((False, "public"), (True, "hidden")):
+                if not any(g.hidden == hidden for g in correctness):
+                    raise ValueError(f"part {part!r} needs a {which} correctness group (hidden = {str(hidden).lower()})")
         for t in self.timed:
             if t.part not in part_names:
                 raise ValueError(f"timed entry names unknown part {t.part!r}")
             group = next((g for g in self.groups if g.name == t.group), None)
-            if group is None or group.kind != "performance":
-                raise ValueError(f"timed entry for {t.part!r} must name a performance group")
+            if group is None or group.kind != "performance" or group.part != t.part:
+                raise ValueError(f"timed entry for {t.part!r} must name a performance group of {t.part!r}")
+        timed_parts = [t.part for t in self.timed]
+        if len(set(timed_parts)) != len(timed_parts):
+            raise ValueError("a part is timed at most once (one [[timed]] entry per part)")
+        for g in self.groups:
+            if g.kind == "performance" and sum(t.group == g.name for t in self.timed) != 1:
+                raise ValueError(f"performance group {g.name!r} needs exactly one [[timed]] entry naming it")
         if self.submission and self.submission != f"{self.slug}.py":
             raise ValueError(f"submission must be {self.slug}.py (the assignment contract)")
         return self

@@ -1,21 +1,25 @@
 """``autograder validate``: an assignment is shippable only if its own reference passes.
 
-For each assignment: the manifest loads; the reference earns every point; the
-generated stub earns none; the committed template matches the reference.
+For each assignment: the manifest loads; the reference earns every point and is
+timed in every timed part (so each has a perf grader); the generated stub earns
+none; the committed template matches the reference; no ``autograder new``
+placeholder is left. It also lists the aten operators each ban blocks, since a
+regular expression is easy to get too wide or too narrow.
 """
 
 from __future__ import annotations
 
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from autograder.course import Assignment
-from autograder.manifest import ManifestError
+from autograder.manifest import Manifest, ManifestError
+from autograder.scaffold import TODO, leftover_todos
 from autograder.stubgen import StubError, build_templates, make_stub
 
 
@@ -26,6 +30,16 @@ class Validation:
     reference: str = "-"
     stub: str = "-"
     seconds: float = 0.0
+    aten: dict[str, list[str]] = field(default_factory=dict)
+
+
+def blocked_aten(manifest: Manifest) -> dict[str, list[str]]:
+    """Per ``[forbidden.aten]`` label, the operators its pattern blocks (as the worker will)."""
+    if not manifest.forbidden.aten:
+        return {}
+    from autograder.sandbox.guards import aten_operators
+
+    return aten_operators(manifest.forbidden.aten)
 
 
 def validate_one(assignment: Assignment) -> Validation:
@@ -36,7 +50,11 @@ def validate_one(assignment: Assignment) -> Validation:
         manifest = assignment.manifest
     except ManifestError as exc:
         return Validation(assignment.directory.name, [str(exc)])
-    v = Validation(manifest.slug, [])
+    v = Validation(manifest.slug, [], aten=blocked_aten(manifest))
+    v.problems += [f"{label} blocks no aten operator" for label, ops in v.aten.items() if not ops]
+    todos = leftover_todos([assignment.directory] + ([assignment.solution_dir] if assignment.solution_dir else []))
+    if todos:
+        v.problems.append(f"{TODO} left in: " + ", ".join(todos))
     ref = assignment.reference_file
     if ref is None:
         v.problems.append("no reference solution in solutions/")
@@ -47,6 +65,9 @@ def validate_one(assignment: Assignment) -> Validation:
         if report.score < report.max_score - 1e-9:
             lost = [t.name for t in report.results.tests if t.status != "passed"]
             v.problems.append("reference loses points in: " + "; ".join(lost))
+        timed = {t.part for t in manifest.timed} - set(report.results.extra_data.get("timing") or {})
+        if timed:
+            v.problems.append("no perf grader timed: " + ", ".join(sorted(timed)))
         if report.internal_errors:
             v.problems += [f"grader error: {e}" for e in report.internal_errors]
         with tempfile.TemporaryDirectory() as tmp:
@@ -70,10 +91,15 @@ def validate_all(console: Console, assignments: list[Assignment]) -> bool:
     for col in ("assignment", "reference", "stub", "time", "problems"):
         table.add_column(col)
     ok = True
+    bans: list[tuple[str, str, list[str]]] = []
     for assignment in assignments:
         v = validate_one(assignment)
         ok = ok and not v.problems
         table.add_row(v.slug, v.reference, v.stub, f"{v.seconds:.1f}s",
                       "\n".join(v.problems) or "[green]ok[/green]")
+        bans += [(v.slug, label, ops) for label, ops in v.aten.items()]
     console.print(table)
+    for slug, label, ops in bans:
+        console.print(f"{slug}: aten ban {label!r} blocks {len(ops)} operators: {', '.join(ops) or '(none)'}",
+                      markup=False, highlight=False, soft_wrap=True)
     return ok

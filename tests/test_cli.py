@@ -62,7 +62,7 @@ def test_broken_grader_is_a_framework_failure(tmp_path):
     (course / "assignments" / "toy" / "tests").mkdir(parents=True)
     (course / "assignments" / "toy" / "assignment.toml").write_text(
         'slug = "toy"\ntitle = "t"\n[[parts]]\nname = "f"\n[[groups]]\nname = "g"\npart = "f"\n'
-        'title = "g"\npoints = 1\n')
+        'title = "g"\npoints = 1\n[[groups]]\nname = "h"\npart = "f"\ntitle = "h"\npoints = 1\nhidden = true\n')
     (course / "assignments" / "toy" / "tests" / "test_toy.py").write_text("import nonexistent_module\n")
     (tmp_path / "toy.py").write_text("def f():\n    return 1\n")
     proc = run("check", str(course / "assignments" / "toy"), str(tmp_path / "toy.py"))

@@ -20,6 +20,26 @@ name = "f_public"
 part = "f"
 title = "f works"
 points = 1
+[[groups]]
+name = "f_hidden"
+part = "f"
+title = "f really works"
+points = 1
+hidden = true
+"""
+PERF = """
+[[groups]]
+name = "f_perf"
+part = "f"
+title = "f is fast"
+points = 1
+kind = "performance"
+"""
+TIMED = """
+[[timed]]
+part = "f"
+group = "f_perf"
+sizes.cpu = { n = 4 }
 """
 
 
@@ -31,7 +51,8 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_good_manifest_loads(tmp_path):
     m = load_manifest(write(tmp_path, GOOD))
-    assert m.submission_file == "toy.py" and m.total_points == 1 and m.limits.memory_mb == 4096
+    assert m.submission_file == "toy.py" and m.total_points == 2 and m.limits.memory_mb == 4096
+    assert load_manifest(write(tmp_path, GOOD + PERF + TIMED)).timed[0].group == "f_perf"
 
 
 @pytest.mark.parametrize("text,field,problem", [
@@ -41,6 +62,13 @@ def test_good_manifest_loads(tmp_path):
     (GOOD + "\n[limits]\ncall_timout_s = 3\n", "limits.call_timout_s", "Extra inputs"),
     (GOOD.replace('title = "Toy"', ""), "title", "Field required"),
     (GOOD + '\n[[groups]]\nname = "f_public"\npart = "f"\ntitle = "dup"\npoints = 1\n', "(top level)", "unique"),
+    (GOOD.replace("hidden = true", ""), "(top level)", "part 'f' needs a hidden correctness group"),
+    (GOOD.replace('[[groups]]\nname = "f_public"\npart = "f"\ntitle = "f works"\npoints = 1\n', ""), "(top level)",
+     "part 'f' needs a public correctness group"),
+    (GOOD + PERF, "(top level)", "performance group 'f_perf' needs exactly one [[timed]] entry"),
+    (GOOD + PERF + TIMED + TIMED, "(top level)", "a part is timed at most once"),
+    (GOOD + PERF + TIMED.replace('group = "f_perf"', 'group = "f_hidden"'), "(top level)",
+     "must name a performance group of 'f'"),
 ])
 def test_bad_manifest_names_file_field_and_problem(tmp_path, text, field, problem):
     path = write(tmp_path, text)

@@ -253,22 +253,26 @@ def _register_mode_names(dotted: str) -> None:
         _MODE_NAMES[f"{parts[1]}_{parts[-1]}"] = dotted
 
 
-def install_aten(patterns: dict[str, str]) -> list[str]:
-    """Register raising kernels for every aten operator matching a banned pattern."""
+def aten_operators(patterns: dict[str, str]) -> dict[str, list[str]]:
+    """Per label, the aten operators (names without overload) its pattern matches: what the ban blocks."""
     import torch
 
     ops = sorted({n.split("::", 1)[1].split(".")[0]
                   for n in torch._C._dispatch_get_all_op_names() if n.startswith("aten::")})
+    return {label: [op for op in ops if re.search(pattern, op)] for label, pattern in patterns.items()}
+
+
+def install_aten(patterns: dict[str, str]) -> list[str]:
+    """Register raising kernels for every aten operator matching a banned pattern."""
+    import torch
+
     lib = torch.library.Library("aten", "IMPL")
     _KEEP_ALIVE.append(lib)
     blocked = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for label, pattern in patterns.items():
-            regex = re.compile(pattern)
+        for label, ops in aten_operators(patterns).items():
             for op in ops:
-                if not regex.search(op):
-                    continue
                 kernel = _aten_kernel(label, op)
                 for key in ("Autograd", "CPU", "CUDA"):
                     try:
