@@ -138,9 +138,9 @@ def new(
     root = find_course_root() or Path.cwd()
     written = scaffold(root, slug, title, part)
     for path in written:
-        out.print(f"wrote {path}", markup=False, highlight=False)
+        out.print(f"wrote {path}", markup=False, highlight=False, soft_wrap=True)
     out.print(f"next: edit every '{TODO}' (docs/authoring.md), then `autograder build-student {slug}` and "
-              f"`autograder validate {slug}`", markup=False, highlight=False)
+              f"`autograder validate {slug}`", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command("build-student")

@@ -1,0 +1,113 @@
+"""Oracles and checks shared by the public and hidden training_numerics graders (imported by both).
+
+Expected values come from PyTorch itself in float64 (``torch.softmax``, ``F.cross_entropy``,
+``F.batch_norm``, ``torch.optim.Adam``): the bans apply to submissions only, never here.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from autograder.testing import CheckFailed, assert_close, unpack
+
+
+def rtol_for(dtype: torch.dtype, magnitude: float = 1.0) -> float:
+    """Relative tolerance for a result computed from values of this magnitude (float32 rounding of 1e4 is 1e-3)."""
+    base = 5e-5 if dtype == torch.float32 else 1e-10
+    return max(base, 8 * torch.finfo(dtype).eps * magnitude)
+
+
+def largest(t: torch.Tensor) -> float:
+    return float(t.abs().max()) if t.numel() else 0.0
+
+
+def check(actual, expected: torch.Tensor, fn: str, what: str, dtype: torch.dtype, rtol: float,
+          scale: float | None = None) -> None:
+    """Compare with a float64 expected value cast to ``dtype``; the absolute tolerance is ``rtol`` times ``scale``
+    (by default the largest expected entry, at least 1)."""
+    scale = max(largest(expected), 1.0) if scale is None else scale
+    assert_close(actual, expected.to(dtype), rtol=rtol, atol=rtol * scale, fn=fn, what=what)
+
+
+# ---------------------------------------------------------------- softmax and cross-entropy
+
+
+def check_softmax(result, z: torch.Tensor, dim: int) -> None:
+    expected = torch.softmax(z.double(), dim=dim)
+    what = f"the output (dim={dim})"
+    check(result, expected, "softmax", what, z.dtype, rtol_for(z.dtype, finite_magnitude(z)), scale=1.0)
+
+
+def finite_magnitude(z: torch.Tensor) -> float:
+    finite = z[torch.isfinite(z)]
+    return max(largest(finite), 1.0)
+
+
+def check_cross_entropy(result, logits: torch.Tensor, y: torch.Tensor) -> None:
+    expected = F.cross_entropy(logits.double(), y)
+    check(result, expected, "cross_entropy", "the loss (the mean over the batch, a 0-dim tensor)", logits.dtype,
+          rtol_for(logits.dtype, finite_magnitude(logits)))
+
+
+# ---------------------------------------------------------------- batch norm
+
+
+def batch_norm_expected(x, gamma, beta, running_mean, running_var, training, momentum, eps):
+    """(out, new_running_mean, new_running_var) from F.batch_norm in float64 on copies of the statistics."""
+    rm, rv = running_mean.double().clone(), running_var.double().clone()
+    out = F.batch_norm(x.double(), rm, rv, gamma.double(), beta.double(), training, momentum, eps)
+    return out, rm, rv
+
+
+def check_batch_norm(result, x, gamma, beta, running_mean, running_var, training, momentum=0.1, eps=1e-5,
+                     case: str = "") -> None:
+    fn, mode = "batch_norm", "training" if training else "eval"
+    label = f" ({mode} mode{', ' + case if case else ''})"
+    out, rm, rv = unpack(result, 3, fn=fn, what="the result (out, new_running_mean, new_running_var)")
+    exp_out, exp_rm, exp_rv = batch_norm_expected(x, gamma, beta, running_mean, running_var, training, momentum, eps)
+    rtol = 2e-4 if x.dtype == torch.float32 else 1e-9
+    check(rm, exp_rm, fn, f"new_running_mean{label}", x.dtype, rtol)
+    try:
+        check(rv, exp_rv, fn, f"new_running_var{label}", x.dtype, rtol)
+    except CheckFailed as exc:
+        raise CheckFailed(exc.summary + _running_var_hint(rv, x, running_var, training, momentum),
+                          exc.details) from None
+    check(out, exp_out, fn, f"the output{label}", x.dtype, rtol)
+
+
+def _running_var_hint(got, x, running_var, training, momentum) -> str:
+    """Name the cause when the running variance is exactly the biased-variance update (verified, not guessed)."""
+    if not training or type(got) is not torch.Tensor or got.shape != running_var.shape:
+        return ""
+    dims = [d for d in range(x.dim()) if d != 1]
+    biased = (1 - momentum) * running_var.double() + momentum * x.double().var(dim=dims, correction=0)
+    close = torch.allclose(got.double(), biased, rtol=1e-4, atol=1e-6)
+    return " (it matches the biased batch variance: running_var is updated with the unbiased one)" if close else ""
+
+
+# ---------------------------------------------------------------- Adam
+
+
+def adam_expected(param, grad, m, v, t, lr, beta1, beta2, eps, weight_decay):
+    """(new_param, new_m, new_v) from one torch.optim.Adam step in float64, its state set to (m, v, t - 1)."""
+    p = param.detach().double().clone()
+    p.grad = grad.double()
+    opt = torch.optim.Adam([p], lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay, foreach=False)
+    opt.state[p] = {"step": torch.tensor(float(t - 1), dtype=torch.float64), "exp_avg": m.double().clone(),
+                    "exp_avg_sq": v.double().clone()}
+    opt.step()
+    state = opt.state[p]
+    return p.detach(), state["exp_avg"], state["exp_avg_sq"]
+
+
+def check_adam(result, param, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
+               case: str = "") -> None:
+    fn = "adam_step"
+    label = f" (t={t}{', ' + case if case else ''})"
+    new_p, new_m, new_v = unpack(result, 3, fn=fn, what="the result (new_param, new_m, new_v)")
+    exp_p, exp_m, exp_v = adam_expected(param, grad, m, v, t, lr, beta1, beta2, eps, weight_decay)
+    rtol = 1e-5 if param.dtype == torch.float32 else 1e-11
+    check(new_m, exp_m, fn, f"new_m{label}", param.dtype, rtol, scale=max(largest(exp_m), 1e-30))
+    check(new_v, exp_v, fn, f"new_v{label}", param.dtype, rtol, scale=max(largest(exp_v), 1e-30))
+    check(new_p, exp_p, fn, f"new_param{label}", param.dtype, rtol)
