@@ -253,12 +253,21 @@ def _register_mode_names(dotted: str) -> None:
         _MODE_NAMES[f"{parts[1]}_{parts[-1]}"] = dotted
 
 
-def aten_operators(patterns: dict[str, str]) -> dict[str, list[str]]:
-    """Per label, the aten operators (names without overload) its pattern matches: what the ban blocks."""
+def _aten_overloads() -> dict[str, list[str]]:
+    """Every aten operator name (without overload) -> its full names (``_softmax``, ``_softmax.out``)."""
     import torch
 
-    ops = sorted({n.split("::", 1)[1].split(".")[0]
-                  for n in torch._C._dispatch_get_all_op_names() if n.startswith("aten::")})
+    overloads: dict[str, list[str]] = {}
+    for name in sorted(torch._C._dispatch_get_all_op_names()):
+        if name.startswith("aten::"):
+            full = name.split("::", 1)[1]
+            overloads.setdefault(full.split(".")[0], []).append(full)
+    return overloads
+
+
+def aten_operators(patterns: dict[str, str]) -> dict[str, list[str]]:
+    """Per label, the aten operators (names without overload) its pattern matches: what the ban blocks."""
+    ops = sorted(_aten_overloads())
     return {label: [op for op in ops if re.search(pattern, op)] for label, pattern in patterns.items()}
 
 
@@ -269,16 +278,18 @@ def install_aten(patterns: dict[str, str]) -> list[str]:
     lib = torch.library.Library("aten", "IMPL")
     _KEEP_ALIVE.append(lib)
     blocked = []
+    overloads = _aten_overloads()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for label, ops in aten_operators(patterns).items():
             for op in ops:
                 kernel = _aten_kernel(label, op)
-                for key in ("Autograd", "CPU", "CUDA"):
-                    try:
-                        lib.impl(op, kernel, key)
-                    except Exception:  # an operator without that key or a schema quirk
-                        continue
+                for full in overloads[op]:  # every overload: torch.ops.aten.<op>.out is a route too
+                    for key in ("Autograd", "CPU", "CUDA"):
+                        try:
+                            lib.impl(full, kernel, key)
+                        except Exception:  # an operator without that key or a schema quirk
+                            continue
                 blocked.append(op)
     return blocked
 

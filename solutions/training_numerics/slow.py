@@ -20,25 +20,20 @@ def cross_entropy(logits: Tensor, y: Tensor) -> Tensor:
 
 def batch_norm(x: Tensor, gamma: Tensor, beta: Tensor, running_mean: Tensor, running_var: Tensor,
                training: bool, momentum: float = 0.1, eps: float = 1e-5) -> tuple[Tensor, Tensor, Tensor]:
-    """Correct but slow: one channel, and within it one sample, at a time."""
+    """Correct but slow: one channel at a time."""
     out = torch.empty_like(x)
     new_mean, new_var = running_mean.clone(), running_var.clone()
     for ch in range(x.shape[1]):
+        xc = x[:, ch]
         if training:
-            total = torch.zeros((), dtype=x.dtype, device=x.device)
-            for i in range(x.shape[0]):
-                total = total + x[i, ch].sum()
-            count = x[:, ch].numel()
-            mean = total / count
-            sq = torch.zeros((), dtype=x.dtype, device=x.device)
-            for i in range(x.shape[0]):
-                sq = sq + ((x[i, ch] - mean) ** 2).sum()
-            var = sq / count
+            mean = xc.mean()
+            var = ((xc - mean) ** 2).mean()
+            count = xc.numel()
             new_mean[ch] = (1 - momentum) * running_mean[ch] + momentum * mean
-            new_var[ch] = (1 - momentum) * running_var[ch] + momentum * sq / (count - 1)
+            new_var[ch] = (1 - momentum) * running_var[ch] + momentum * var * count / (count - 1)
         else:
             mean, var = running_mean[ch], running_var[ch]
-        out[:, ch] = (x[:, ch] - mean) / torch.sqrt(var + eps) * gamma[ch] + beta[ch]
+        out[:, ch] = (xc - mean) / torch.sqrt(var + eps) * gamma[ch] + beta[ch]
     return out, new_mean, new_var
 
 

@@ -1,5 +1,5 @@
-"""Performance grader: batch_norm in training mode on an [n, c, h, w] activation (sizes from the
-manifest's [[timed]] entry). Outputs produced while timed are checked against the reference's."""
+"""Performance grader: batch_norm in training mode on an [n, c] activation (sizes from the manifest's
+[[timed]] entry). Outputs produced while timed are checked against the reference's."""
 
 import pytest
 import torch
@@ -8,9 +8,9 @@ from training_numerics_checks import check
 from autograder.testing import CheckFailed, randn
 
 
-def activations(gen, n, c, h, w):
-    """Fresh inputs for one sample: a conv-layer activation with per-channel offsets, and [c] statistics."""
-    x = randn(n, c, h, w, gen=gen, scale=2.0) + randn(1, c, 1, 1, gen=gen)
+def activations(gen, n, c):
+    """Fresh inputs for one sample: a linear layer's activation with per-channel offsets, and [c] statistics."""
+    x = randn(n, c, gen=gen, scale=2.0) + randn(1, c, gen=gen)
     gamma, beta = randn(c, gen=gen) + 1.0, randn(c, gen=gen)
     running_mean, running_var = randn(c, gen=gen) * 0.5, torch.rand(c, generator=gen) + 0.5
     return (x, gamma, beta, running_mean, running_var, True), {"momentum": 0.1, "eps": 1e-5}
