@@ -14,17 +14,23 @@ $(BIN)/python:
 # torch==2.13.0 is pinned in pyproject.toml only; pip takes the local CPU wheel.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[notebooks,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[notebooks,dev,browser]'
 	touch $(STAMP)
 
 # bubblewrap is the sandbox's outer layer. Without it grading still works and says
-# loudly which protections are missing.
+# loudly which protections are missing. Headless chromium (and its driver) only serves the
+# test that opens the batch report in a real browser; without it that test is skipped.
 system-deps:
 	@if command -v bwrap >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
 		(apt-get update -q && apt-get install -y -q bubblewrap) >/dev/null 2>&1 \
 		|| echo "WARNING: could not install bubblewrap; grading runs with weaker isolation"; \
 	else echo "WARNING: bubblewrap is not installed (run as root or install it); grading runs with weaker isolation"; fi
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		(apt-get update -q && apt-get install -y -q chromium chromium-driver) >/dev/null 2>&1 \
+		|| echo "WARNING: could not install chromium; the report's browser test will be skipped"; \
+	else echo "WARNING: chromium is not installed; the report's browser test will be skipped"; fi
 
 demo: system-deps $(STAMP)
 	$(BIN)/autograder list

@@ -32,6 +32,12 @@ class Device(StrEnum):
     cuda = "cuda"
 
 
+class LmsFormat(StrEnum):
+    canvas = "canvas"
+    moodle = "moodle"
+    csv = "csv"
+
+
 DeviceOpt = Annotated[Device, typer.Option("--device", help="where graded tensors live")]
 
 
@@ -92,6 +98,10 @@ def batch(
     out_dir: Annotated[Path, typer.Option("--out", help="where the gradebook, results and report go")],
     jobs: Annotated[int | None, typer.Option("--jobs", help="submissions graded at once (default: cores)")] = None,
     device: DeviceOpt = Device.cpu,
+    similarity: Annotated[bool, typer.Option("--similarity/--no-similarity",
+                                             help="compare every pair of submissions (on by default)")] = True,
+    lms: Annotated[LmsFormat | None, typer.Option("--lms", help="also write an LMS grade-import file")] = None,
+    roster: Annotated[Path | None, typer.Option("--roster", help="CSV mapping submissions to students")] = None,
 ) -> None:
     """Grade every submission in a folder; re-runs grade only what is new or changed."""
     from autograder.batch import run_batch
@@ -103,13 +113,82 @@ def batch(
         raise UsageError(f"{submissions} is not a folder of submissions")
     if jobs is not None and jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    if roster is not None:
+        _existing(roster, "roster")
     progress = BatchProgress(out)
     try:
         summary = run_batch(a, submissions, out_dir, jobs=jobs, device=resolve_device(device.value),
-                            progress=progress)
+                            progress=progress, similarity=similarity)
     finally:
         progress.end()
     print_batch_summary(out, summary, out_dir)
+    if lms is not None:
+        _export(a, out_dir, lms.value, roster, False)
+
+
+@app.command()
+def gradebook(
+    assignment: Annotated[str, typer.Argument(help="slug or assignment folder")],
+    out_dir: Annotated[Path, typer.Argument(help="the batch's output folder (holds grades.sqlite)")],
+    fmt: Annotated[LmsFormat, typer.Option("--format", help="canvas, moodle or a plain csv")] = LmsFormat.csv,
+    roster: Annotated[Path | None, typer.Option("--roster", help="CSV mapping submissions to students")] = None,
+    zero_missing: Annotated[bool, typer.Option("--zero-missing",
+                                               help="0 instead of an empty cell for students with no submission")]
+    = False,
+) -> None:
+    """Write the LMS's grade-import CSV from a batch; submissions not in the roster are errors."""
+    a = resolve_assignment(assignment)
+    if not (out_dir / "grades.sqlite").is_file():
+        raise UsageError(f"{out_dir} holds no grades.sqlite: run `autograder batch ... --out {out_dir}` first")
+    if roster is not None:
+        _existing(roster, "roster")
+    _export(a, out_dir, fmt.value, roster, zero_missing)
+
+
+def _export(a, out_dir: Path, fmt: str, roster: Path | None, zero_missing: bool) -> None:
+    from autograder.batch.lms import RosterError, export_gradebook
+    from autograder.batch.store import Store
+
+    store = Store(out_dir / "grades.sqlite")
+    try:
+        rows = store.rows()
+    finally:
+        store.close()
+    points = a.manifest.total_points
+    try:
+        export = export_gradebook(a.manifest.title, points, rows, out_dir, fmt, roster, zero_missing)
+    except RosterError as exc:
+        raise UsageError(str(exc)) from None
+    out.print(f"wrote {export.path} ({export.rows} students, {len(export.missing)} without a submission)",
+              markup=False, highlight=False)
+    if export.errors:
+        for line in export.errors:
+            err.print(f"error: {line}", markup=False, highlight=False, soft_wrap=True)
+        err.print(f"{len(export.errors)} error(s), also in {export.errors_path}: fix the roster and export again",
+                  markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2)
+
+
+@app.command()
+def similarity(
+    assignment: Annotated[str, typer.Argument(help="slug or assignment folder")],
+    submissions: Annotated[Path, typer.Argument(help="folder with one entry per student")],
+    out_dir: Annotated[Path, typer.Option("--out", help="where similarity.html, .csv and pair pages go")],
+) -> None:
+    """Compare every pair of submissions (winnowing fingerprints; the stub never counts)."""
+    from autograder.batch.similarity import compare_class, write_similarity
+
+    a = resolve_assignment(assignment)
+    if not submissions.is_dir():
+        raise UsageError(f"{submissions} is not a folder of submissions")
+    report = compare_class(a, submissions)
+    write_similarity(report, out_dir, linked=(out_dir / "report.html").exists())
+    out.print(f"{len(report.sources)} submissions compared in {report.seconds:.1f} s; "
+              f"{len(report.flagged)} pair(s) flagged (score >= {report.flag_at:.0%})", markup=False, highlight=False)
+    for rank, p in enumerate(report.pairs[:10], start=1):
+        out.print(f"{rank:3d}. {p.a} / {p.b}: {p.score:.0%}{'  FLAGGED' if p.score >= report.flag_at else ''}",
+                  markup=False, highlight=False)
+    out.print(f"side by side: {out_dir / 'similarity.html'}", markup=False, highlight=False)
 
 
 @app.command()

@@ -77,17 +77,23 @@ def _limit_for(name: PurePosixPath) -> int:
     return MAX_NOTEBOOK_BYTES if name.suffix == ".ipynb" else MAX_FILE_BYTES
 
 
-def _from_folder(folder: Path, module_file: str, dest: Path) -> StagedSubmission:
+def choose_module(folder: Path, module_file: str) -> tuple[Path, int]:
+    """The file graded in a submitted folder (a ``.py`` before a notebook, the shallowest first), and
+    how many ``module_file`` copies the folder holds."""
     stem = Path(module_file).stem
     candidates = [p for p in _walk(folder) if p.name in (module_file, f"{stem}.ipynb")]
     if not candidates:
         raise SubmissionError(f"no {module_file} (or {stem}.ipynb) found in the submitted folder")
     py = [p for p in candidates if p.suffix == ".py"]
-    chosen = min(py or candidates, key=lambda p: (len(p.relative_to(folder).parts), str(p)))
+    return min(py or candidates, key=lambda p: (len(p.relative_to(folder).parts), str(p))), len(py)
+
+
+def _from_folder(folder: Path, module_file: str, dest: Path) -> StagedSubmission:
+    chosen, copies = choose_module(folder, module_file)
     if chosen.suffix == ".ipynb":
         return stage(chosen, module_file, dest)
     notes = []
-    if len(py) > 1:
+    if copies > 1:
         notes.append(f"several {module_file} files found; graded {chosen.relative_to(folder)}")
     total = 0
     for sibling in sorted(chosen.parent.glob("*.py")):

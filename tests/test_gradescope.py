@@ -188,6 +188,24 @@ def test_setup_sh_parses_and_its_dry_run_does_what_gradescope_needs(bundle, tmp_
     assert stat.S_IMODE(reference.stat().st_mode) == 0o644, "nor the bundle's permissions"
 
 
+def test_setup_sh_takes_torch_and_pip_from_a_mirror_when_told(bundle, tmp_path):
+    """AUTOGRADER_TORCH_INDEX_URL / AUTOGRADER_PIP_INDEX_URL point the installs at a mirror or proxy."""
+    source = unpack(bundle, tmp_path / "gs") / "source"
+    torch_mirror, pip_mirror = "https://mirror.example.edu/pytorch/cpu", "https://mirror.example.edu/pypi/simple"
+    env = dict(os.environ, AUTOGRADER_SETUP_DRY_RUN="1", AUTOGRADER_STUDENT_USER="ag-test-no-such-user",
+               AUTOGRADER_TORCH_INDEX_URL=torch_mirror, AUTOGRADER_PIP_INDEX_URL=pip_mirror)
+    plan = subprocess.run(["bash", str(source / "setup.sh")], capture_output=True, text=True, timeout=60,
+                          env=env).stdout
+    assert re.search(rf"pip install .*--no-deps --index-url {re.escape(torch_mirror)} torch==\d", plan)
+    assert re.search(rf"pip install -q --index-url {re.escape(pip_mirror)} pip==\S+$", plan, re.M)
+    assert re.search(rf"pip install -q --index-url {re.escape(pip_mirror)} -r \S+/requirements\.txt", plan)
+    assert "download.pytorch.org" not in plan
+    del env["AUTOGRADER_PIP_INDEX_URL"]  # torch mirrored only: pip keeps its own index
+    plan = subprocess.run(["bash", str(source / "setup.sh")], capture_output=True, text=True, timeout=60,
+                          env=env).stdout
+    assert re.search(r"pip install -q -r \S+/requirements\.txt", plan) and pip_mirror not in plan
+
+
 # ------------------------------------------------------------------ simulated runs
 
 

@@ -3,8 +3,10 @@
     run_batch(assignment, Path("submissions"), Path("out"), jobs=2)
 
 Outputs in ``out``: ``gradebook.csv``, ``results/<student>.json``,
-``feedback/<student>.md``, ``report.html`` and ``grades.sqlite`` (the store that
-makes re-runs grade only what is missing or changed).
+``feedback/<student>.md``, ``report.html`` (with ``students/``, ``tests/`` pages),
+``similarity.html``/``similarity.csv``, ``changes.csv`` (what the last regrade
+changed) and ``grades.sqlite`` (the store that makes re-runs grade only what is
+missing or changed).
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.batch.changes import Change, compare, write_changes
 from autograder.batch.discover import Entry, discover, graders_hash
-from autograder.batch.report import STATUSES, report_html, write_gradebook, write_student_files
+from autograder.batch.report import STATUSES, write_gradebook, write_report, write_student_files
 from autograder.batch.runner import Outcome, Pool, Task
 from autograder.batch.store import Store
 from autograder.course import Assignment, UsageError
@@ -32,6 +35,8 @@ class BatchSummary:
     warnings: list[str] = field(default_factory=list)
     framework_errors: list[str] = field(default_factory=list)
     scores: list[float] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    flagged_pairs: int = 0
 
     @property
     def seconds_per_submission(self) -> float:
@@ -43,7 +48,7 @@ def default_jobs() -> int:
 
 
 def run_batch(assignment: Assignment, submissions: Path, out: Path, *, jobs: int | None = None,
-              device: str = "cpu", progress: object = None) -> BatchSummary:
+              device: str = "cpu", progress: object = None, similarity: bool = True) -> BatchSummary:
     """Grade what is new or changed in ``submissions``; write every output to ``out``."""
     if not submissions.is_dir():
         raise UsageError(f"{submissions} is not a folder of submissions")
@@ -57,8 +62,16 @@ def run_batch(assignment: Assignment, submissions: Path, out: Path, *, jobs: int
     recorded = store.graded()
     todo = [e for e in entries if recorded.get(e.student) != (e.content_hash, ghash)]
     summary = BatchSummary(len(entries), len(todo), len(entries) - len(todo), warnings=warnings)
+    regraded: list[str] = []
 
     def on_outcome(outcome: Outcome) -> None:
+        before = store.previous(outcome.student)
+        if before is not None:  # a regrade: keep what changed before the new result replaces the old
+            regraded.append(outcome.student)
+            change = compare(outcome.student, before[2], outcome.results, before[0] != outcome.content_hash,
+                             before[1] != ghash)
+            if change is not None:
+                summary.changes.append(change)
         write_student_files(out, outcome.student, outcome.results)
         store.record(outcome.student, outcome.content_hash, ghash, outcome.status, outcome.seconds,
                      outcome.results, outcome.failure_kinds)
@@ -78,9 +91,20 @@ def run_batch(assignment: Assignment, submissions: Path, out: Path, *, jobs: int
     test_rows = [t for t in store.test_rows() if t["student"] in present]
     names = list(dict.fromkeys(t["name"] for t in test_rows))
     write_gradebook(out / "gradebook.csv", rows, names)
+    if regraded:
+        store.set_changes(summary.changes)
+    changes = store.changes()
+    write_changes(out / "changes.csv", changes)
+    similar = None
+    if similarity:
+        from autograder.batch.similarity import compare_class, write_similarity
+
+        similar = compare_class(assignment, submissions)
+        write_similarity(similar, out, linked=True)
+        summary.flagged_pairs = len(similar.flagged)
     summary.wall_seconds = time.monotonic() - started
-    (out / "report.html").write_text(report_html(f"{assignment.manifest.title}: batch report", rows, test_rows,
-                                                 summary.wall_seconds))
+    write_report(out, f"{assignment.manifest.title}: batch report", rows, test_rows, summary.wall_seconds,
+                 similar, changes)
     summary.scores = [r["score"] for r in rows]
     for status in STATUSES:
         summary.statuses.setdefault(status, 0)

@@ -1,20 +1,19 @@
 """Batch outputs: gradebook.csv, results/<student>.json, feedback/<student>.md, report.html.
 
-The report is one self-contained HTML file (figures are inline PNGs drawn with
-matplotlib) that a TA can mail or open offline.
+The report is a folder that opens from disk with no server: report.html (figures are
+inline PNGs drawn with matplotlib) links to a page per student and per test beside it.
 """
 
 from __future__ import annotations
 
-import base64
 import csv
-import html
-import io
 import json
 import statistics
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+from autograder.batch.pages import esc, page, student_href, student_page, table, test_href, test_page
 
 STATUSES = ("graded", "timeout", "crashed", "no_submission")
 
@@ -52,29 +51,57 @@ def write_gradebook(path: Path, rows: list[dict[str, Any]], test_names: list[str
                              *[f"{scores[n]:g}" if n in scores else "" for n in test_names]])
 
 
-def _figure(draw: Any, width: float = 7, height: float = 3.2) -> str:
-    import matplotlib
+def write_report(out: Path, title: str, rows: list[dict[str, Any]], test_rows: list[dict[str, Any]],
+                 wall_seconds: float | None = None, similarity: Any = None, changes: list[Any] | None = None) -> None:
+    """report.html plus students/<student>.html and tests/test-NNN.html that it links to."""
+    names = list(dict.fromkeys(t["name"] for t in test_rows))
+    numbers = {n: i for i, n in enumerate(names, start=1)}
+    by_student: dict[str, list[dict[str, Any]]] = {}
+    for t in test_rows:
+        by_student.setdefault(t["student"], []).append(t)
+    for sub in ("students", "tests"):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+        for old in (out / sub).glob("*.html"):
+            old.unlink()
+    similar = _similar_by_student(similarity)
+    sources = similarity.sources if similarity is not None else {}
+    for row in rows:
+        feedback = out / "feedback" / f"{row['student']}.md"
+        text = feedback.read_text() if feedback.exists() else feedback_markdown(row["student"], row["results"])
+        (out / "students" / f"{row['student']}.html").write_text(student_page(
+            row, by_student.get(row["student"], []), text, numbers, sources.get(row["student"]),
+            similar.get(row["student"], [])))
+    for name in names:
+        (out / test_href(numbers[name])).write_text(test_page(name, [t for t in test_rows if t["name"] == name]))
+    (out / "report.html").write_text(report_html(title, rows, test_rows, wall_seconds, similarity, changes))
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(width, height))
-    draw(ax)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    plt.close(fig)
-    return f'<img alt="figure" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'
+def _similar_by_student(similarity: Any, per_student: int = 3) -> dict[str, list[tuple[str, float, str]]]:
+    from autograder.batch.similarity import SHOWN, pair_file
+
+    out: dict[str, list[tuple[str, float, str]]] = {}
+    if similarity is None:
+        return out
+    for rank, p in enumerate(similarity.pairs[:SHOWN], start=1):
+        for me, other in ((p.a, p.b), (p.b, p.a)):
+            if len(out.setdefault(me, [])) < per_student:
+                out[me].append((other, p.score, pair_file(rank)))
+    return out
 
 
 def report_html(title: str, rows: list[dict[str, Any]], test_rows: list[dict[str, Any]],
-                wall_seconds: float | None = None) -> str:
-    """The TA's overview: distributions, pass rates, performance ratios, slowest, failures by kind."""
+                wall_seconds: float | None = None, similarity: Any = None, changes: list[Any] | None = None) -> str:
+    """The TA's overview: summary, what the last regrade changed, similar pairs, figures, tests, students."""
+    from autograder.batch import figures
+    from autograder.batch.pages import similarity_section
+
     scores = [r["score"] for r in rows]
     max_score = max((r["max_score"] for r in rows), default=0)
     statuses = Counter(r["status"] for r in rows)
     names = list(dict.fromkeys(t["name"] for t in test_rows))
-    pass_rate = {n: statistics.mean(t["status"] == "passed" for t in test_rows if t["name"] == n) for n in names}
+    counts = Counter(t["name"] for t in test_rows)
+    full = Counter(t["name"] for t in test_rows if t["score"] >= t["max_score"])
+    pass_rate = {n: full[n] / counts[n] for n in names}
     ratios: dict[str, list[float]] = {}
     for r in rows:
         for part, timing in r["results"].get("extra_data", {}).get("timing", {}).items():
@@ -82,44 +109,44 @@ def report_html(title: str, rows: list[dict[str, Any]], test_rows: list[dict[str
     kinds = Counter(k for t in test_rows for k in t["failure_kinds"])
     kinds.update({s: n for s, n in statuses.items() if s != "graded"})
     slowest = sorted(rows, key=lambda r: r["seconds"], reverse=True)[:10]
-    figures = []
+    figs = []
     if scores:
-        figures.append(("Score distribution", _figure(lambda ax: (
-            ax.hist(scores, bins=min(20, max(5, len(set(scores)))), range=(0, max_score or 1), color="#4477aa"),
-            ax.set_xlabel("score"), ax.set_ylabel("students")))))
+        figs.append(("Score distribution", figures.score_histogram(scores, max_score)))
     if names:
-        figures.append(("Pass rate per test", _figure(lambda ax: (
-            ax.barh(range(len(names)), [pass_rate[n] * 100 for n in names], color="#228833"),
-            ax.set_yticks(range(len(names)), [n[:60] for n in names], fontsize=7),
-            ax.invert_yaxis(), ax.set_xlim(0, 100), ax.set_xlabel("% of students passing")),
-            height=max(2.5, 0.28 * len(names) + 1))))
+        figs.append(("Full points per test", figures.pass_rates(names, pass_rate, counts)))
     if ratios:
-        figures.append(("Performance: time / reference time", _figure(lambda ax: (
-            ax.boxplot(list(ratios.values()), orientation="horizontal", tick_labels=list(ratios)),
-            ax.set_xscale("log"), ax.axvline(1.0, color="grey", linestyle=":"), ax.set_xlabel("ratio (log)")))))
+        figs.append(("Performance: time / reference time", figures.timing_ratios(ratios)))
     if slowest:
-        figures.append(("Slowest submissions", _figure(lambda ax: (
-            ax.barh([r["student"] for r in slowest], [r["seconds"] for r in slowest], color="#ccbb44"),
-            ax.invert_yaxis(), ax.set_xlabel("seconds to grade")))))
+        figs.append(("Slowest submissions", figures.slowest(slowest)))
     if kinds:
-        figures.append(("Failures by kind", _figure(lambda ax: (
-            ax.bar(list(kinds), list(kinds.values()), color="#ee6677"), ax.set_ylabel("count"),
-            ax.tick_params(axis="x", labelrotation=30)))))
+        figs.append(("Failures by kind", figures.failure_kinds(kinds)))
     summary = [("students", str(len(rows)))] + [(s, str(statuses.get(s, 0))) for s in STATUSES]
     if scores:
         summary += [("mean score", f"{statistics.mean(scores):.2f} / {max_score:g}"),
                     ("median score", f"{statistics.median(scores):g}")]
     if wall_seconds is not None:
         summary.append(("wall time of this run", f"{wall_seconds:.1f} s"))
-    table = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in summary)
-    body = "".join(f"<h2>{html.escape(t)}</h2>{img}" for t, img in figures)
-    students = "".join(
-        f"<tr><td>{html.escape(r['student'])}</td><td>{r['score']:g}</td><td>{html.escape(r['status'])}</td>"
-        f"<td>{r['seconds']:.1f}</td></tr>" for r in rows)
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}"
-            "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .6em;text-align:left}"
-            "</style></head><body>"
-            f"<h1>{html.escape(title)}</h1><table>{table}</table>{body}"
-            "<h2>Students</h2><table><tr><th>student</th><th>score</th><th>status</th><th>seconds</th></tr>"
-            f"{students}</table></body></html>\n")
+    body = table(["", ""], [[esc(k), esc(v)] for k, v in summary])
+    if changes:
+        body += "<h2>What the last regrade changed</h2>" + _changes_table(changes)
+    if similarity is not None:
+        from autograder.batch.similarity import TOP_IN_REPORT
+
+        body += ("<h2>Similar submissions</h2>" + similarity_section(similarity, TOP_IN_REPORT)
+                 + "<p><a href='similarity.html'>more pairs</a></p>")
+    body += "".join(f"<h2>{esc(t)}</h2>{img}" for t, img in figs)
+    body += "<h2>Tests</h2>" + table(["test", "full points", "did not"], [
+        [f"<a href='{test_href(i)}'>{esc(n)}</a>", f"{full[n]} of {counts[n]}",
+         f"<a href='{test_href(i)}'>{counts[n] - full[n]}</a>"] for i, n in enumerate(names, start=1)])
+    body += "<h2>Students</h2>" + table(["student", "score", "status", "seconds"], [
+        [f"<a href='{student_href(r['student'])}'>{esc(r['student'])}</a>", f"{r['score']:g}", esc(r["status"]),
+         f"{r['seconds']:.1f}"] for r in rows])
+    return page(title, body)
+
+
+def _changes_table(changes: list[Any]) -> str:
+    rows = [[f"<a href='{student_href(c.student)}'>{esc(c.student)}</a>", f"{c.old_score:g}", f"{c.new_score:g}",
+             f"{c.new_score - c.old_score:+g}", esc(c.cause), esc(c.tests)] for c in changes]
+    return ("<p>Every student whose score changed when last re-graded (also in "
+            "<a href='changes.csv'>changes.csv</a>).</p>"
+            + table(["student", "old", "new", "change", "cause", "tests responsible"], rows))

@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from autograder.batch.changes import Change
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (
     student TEXT PRIMARY KEY,
@@ -36,6 +38,14 @@ CREATE TABLE IF NOT EXISTS tests (
     failure_kinds TEXT NOT NULL,
     PRIMARY KEY (student, name)
 );
+CREATE TABLE IF NOT EXISTS changes (
+    student TEXT PRIMARY KEY,
+    old_score REAL NOT NULL,
+    new_score REAL NOT NULL,
+    cause TEXT NOT NULL,
+    tests TEXT NOT NULL,
+    at TEXT NOT NULL
+);
 """
 
 
@@ -50,6 +60,24 @@ class Store:
         """student -> (content hash, graders hash) of what is already recorded."""
         rows = self.db.execute("SELECT student, content_hash, graders_hash FROM submissions")
         return {s: (c, g) for s, c, g in rows}
+
+    def previous(self, student: str) -> tuple[str, str, dict[str, Any]] | None:
+        """(content hash, graders hash, results) recorded for ``student``, before a re-grade replaces them."""
+        row = self.db.execute("SELECT content_hash, graders_hash, results FROM submissions WHERE student = ?",
+                              (student,)).fetchone()
+        return None if row is None else (row[0], row[1], json.loads(row[2]))
+
+    def set_changes(self, changes: list[Change]) -> None:
+        """The score changes of the latest run that re-graded anyone (replacing the previous list)."""
+        at = time.strftime("%Y-%m-%dT%H:%M:%S")
+        with self.db:
+            self.db.execute("DELETE FROM changes")
+            self.db.executemany("INSERT INTO changes VALUES (?, ?, ?, ?, ?, ?)",
+                                [(c.student, c.old_score, c.new_score, c.cause, c.tests, at) for c in changes])
+
+    def changes(self) -> list[Change]:
+        cur = self.db.execute("SELECT student, old_score, new_score, cause, tests FROM changes ORDER BY student")
+        return [Change(*row) for row in cur]
 
     def record(self, student: str, content_hash: str, graders_hash: str, status: str, seconds: float,
                results: dict[str, Any], failure_kinds: dict[str, list[str]]) -> None:

@@ -9,12 +9,19 @@
 # and makes the bundle (hidden graders, reference) unreadable to anyone but root.
 #
 # AUTOGRADER_SETUP_DRY_RUN=1 prints the commands instead of running them.
+# Mirrored installs (a university mirror or a proxy; see docs/gradescope.md):
+#   AUTOGRADER_TORCH_INDEX_URL  index torch is installed from (default: PyTorch's CPU index below),
+#   AUTOGRADER_PIP_INDEX_URL    index for pip itself and the pinned requirements (default: pip's own, PyPI).
 set -euo pipefail
 
 SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PY_VERSION="@PYTHON_VERSION@"
 TORCH_VERSION="@TORCH_VERSION@"
-TORCH_INDEX="@TORCH_INDEX@"
+TORCH_INDEX="${AUTOGRADER_TORCH_INDEX_URL:-@TORCH_INDEX@}"
+PIP_INDEX=()
+if [ -n "${AUTOGRADER_PIP_INDEX_URL:-}" ]; then
+    PIP_INDEX=(--index-url "$AUTOGRADER_PIP_INDEX_URL")
+fi
 VENV="${AUTOGRADER_VENV:-@VENV@}"
 STUDENT_USER="${AUTOGRADER_STUDENT_USER:-student}"
 DRY_RUN="${AUTOGRADER_SETUP_DRY_RUN:-}"
@@ -60,10 +67,11 @@ else
 fi
 
 # --- virtual environment with exact pins --------------------------------------------------------
+echo "torch-autograder: torch from $TORCH_INDEX, other packages from ${AUTOGRADER_PIP_INDEX_URL:-the default index}"
 run "$PY" -m venv "$VENV"
-run "$VENV/bin/python" -m pip install -q "pip==@PIP_VERSION@"
+run "$VENV/bin/python" -m pip install -q ${PIP_INDEX[@]+"${PIP_INDEX[@]}"} "pip==@PIP_VERSION@"
 run "$VENV/bin/python" -m pip install -q --no-deps --index-url "$TORCH_INDEX" "torch==${TORCH_VERSION}"
-run "$VENV/bin/python" -m pip install -q -r "$SRC/requirements.txt"
+run "$VENV/bin/python" -m pip install -q ${PIP_INDEX[@]+"${PIP_INDEX[@]}"} -r "$SRC/requirements.txt"
 run "$VENV/bin/python" -m pip install -q --no-deps "$SRC"/wheels/*.whl
 run "$VENV/bin/python" -m pip check
 run "$VENV/bin/python" -c "import torch, autograder.gradescope.run; assert not torch.cuda.is_available(); print('torch', torch.__version__)"
