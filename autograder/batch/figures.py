@@ -13,7 +13,7 @@ import textwrap
 from collections import Counter
 from typing import Any
 
-WRAP = 48
+WRAP = 36
 
 
 def _png(draw: Any, width: float = 7, height: float = 3.2) -> str:
@@ -26,7 +26,7 @@ def _png(draw: Any, width: float = 7, height: float = 3.2) -> str:
     draw(ax)
     fig.tight_layout()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
     plt.close(fig)
     return f'<img alt="figure" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'
 

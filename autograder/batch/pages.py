@@ -40,9 +40,9 @@ def page(title: str, body: str, up: str = "") -> str:
 
 def table(header: list[str], rows: list[list[str]]) -> str:
     """``rows`` hold HTML already escaped by the caller."""
-    head = "".join(f"<th>{esc(h)}</th>" for h in header)
+    head = f"<tr>{''.join(f'<th>{esc(h)}</th>' for h in header)}</tr>" if any(header) else ""
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+    return f"<table>{head}{body}</table>"
 
 
 def student_page(row: dict[str, Any], tests: list[dict[str, Any]], feedback: str, numbers: dict[str, int],

@@ -123,7 +123,7 @@ def report_html(title: str, rows: list[dict[str, Any]], test_rows: list[dict[str
     summary = [("students", str(len(rows)))] + [(s, str(statuses.get(s, 0))) for s in STATUSES]
     if scores:
         summary += [("mean score", f"{statistics.mean(scores):.2f} / {max_score:g}"),
-                    ("median score", f"{statistics.median(scores):g}")]
+                    ("median score", f"{round(statistics.median(scores), 2):g}")]
     if wall_seconds is not None:
         summary.append(("wall time of this run", f"{wall_seconds:.1f} s"))
     body = table(["", ""], [[esc(k), esc(v)] for k, v in summary])

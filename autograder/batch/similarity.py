@@ -74,10 +74,16 @@ def submission_code(path: Path, module_file: str) -> str:
             staged = Path(tmp) / "s"
             stage(path, module_file, staged)  # the same zip-bomb and path checks as grading
             return submission_code(choose_module(Path(tmp) / "s-unzipped", module_file)[0], module_file)
-    if path.stat().st_size > MAX_SOURCE_BYTES and path.suffix == ".py":
-        raise SubmissionError(f"{path.name} is over {MAX_SOURCE_BYTES >> 20} MiB")
+    from autograder.submission import MAX_NOTEBOOK_BYTES
+
+    limit = MAX_NOTEBOOK_BYTES if path.suffix == ".ipynb" else MAX_SOURCE_BYTES
+    if path.stat().st_size > limit:
+        raise SubmissionError(f"{path.name} is over {limit >> 20} MiB")
     if path.suffix == ".ipynb":
-        return notebook_code(path.read_bytes())
+        code = notebook_code(path.read_bytes())
+        if len(code) > MAX_SOURCE_BYTES:
+            raise SubmissionError(f"{path.name} has over {MAX_SOURCE_BYTES >> 20} MiB of code")
+        return code
     if path.suffix == ".py":
         return path.read_text(errors="replace")
     raise SubmissionError(f"{path.name} is not a .py, .ipynb, .zip or folder")
