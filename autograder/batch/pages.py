@@ -23,6 +23,11 @@ def esc(text: Any) -> str:
     return html.escape(str(text))
 
 
+def pts(value: float) -> str:
+    """Points as people read them: at most two decimals."""
+    return f"{round(value, 2):g}"
+
+
 def student_href(student: str, prefix: str = "students/") -> str:
     return prefix + quote(student, safe="") + ".html"
 
@@ -52,10 +57,10 @@ def student_page(row: dict[str, Any], tests: list[dict[str, Any]], feedback: str
     results = row["results"]
     kinds = {t["name"]: ", ".join(t["failure_kinds"]) for t in tests}
     test_rows = [[f"<a href='{test_href(numbers[t['name']], '../tests/')}'>{esc(t['name'])}</a>",
-                  f"{t['score']:g} / {t['max_score']:g}", esc(t["status"]), esc(kinds.get(t["name"], ""))]
+                  f"{pts(t['score'])} / {pts(t['max_score'])}", esc(t["status"]), esc(kinds.get(t["name"], ""))]
                  for t in tests]
     staff = [("status", row["status"]), ("seconds to grade", f"{row['seconds']:.1f}"),
-             ("score", f"{row['score']:g} / {row['max_score']:g}")]
+             ("score", f"{pts(row['score'])} / {pts(row['max_score'])}")]
     body = (f"<h2>What {esc(student)} sees</h2><pre>{esc(feedback)}</pre>"
             "<h2>Staff only</h2>" + table(["", ""], [[esc(k), esc(v)] for k, v in staff]) +
             "<h3>Tests</h3>" + table(["test", "points", "status", "failure kinds"], test_rows))
@@ -68,7 +73,7 @@ def student_page(row: dict[str, Any], tests: list[dict[str, Any]], feedback: str
         body += f"<h3>Grader's extra data</h3><pre>{esc(json.dumps(extra, indent=2, sort_keys=True))}</pre>"
     if code is not None:
         body += f"<details><summary>Submitted code</summary><pre>{esc(code)}</pre></details>"
-    return page(f"{student}: {row['score']:g} / {row['max_score']:g}", body, up="../")
+    return page(f"{student}: {pts(row['score'])} / {pts(row['max_score'])}", body, up="../")
 
 
 def test_page(name: str, tests: list[dict[str, Any]]) -> str:
@@ -76,7 +81,7 @@ def test_page(name: str, tests: list[dict[str, Any]]) -> str:
     failed = sorted((t for t in tests if t["score"] < t["max_score"]), key=lambda t: (t["score"], t["student"]))
     passed = len(tests) - len(failed)
     rows = [[f"<a href='{student_href(t['student'], '../students/')}'>{esc(t['student'])}</a>",
-             f"{t['score']:g} / {t['max_score']:g}", esc(", ".join(t["failure_kinds"]))] for t in failed]
+             f"{pts(t['score'])} / {pts(t['max_score'])}", esc(", ".join(t["failure_kinds"]))] for t in failed]
     body = (f"<p>{passed} of {len(tests)} students earned full points; {len(failed)} did not.</p>" +
             (table(["student", "points", "failure kinds"], rows) if rows else ""))
     return page(name, body, up="../")

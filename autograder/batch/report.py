@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from autograder.batch.pages import esc, page, student_href, student_page, table, test_href, test_page
+from autograder.batch.pages import esc, page, pts, student_href, student_page, table, test_href, test_page
 
 STATUSES = ("graded", "timeout", "crashed", "no_submission")
 
@@ -139,14 +139,14 @@ def report_html(title: str, rows: list[dict[str, Any]], test_rows: list[dict[str
         [f"<a href='{test_href(i)}'>{esc(n)}</a>", f"{full[n]} of {counts[n]}",
          f"<a href='{test_href(i)}'>{counts[n] - full[n]}</a>"] for i, n in enumerate(names, start=1)])
     body += "<h2>Students</h2>" + table(["student", "score", "status", "seconds"], [
-        [f"<a href='{student_href(r['student'])}'>{esc(r['student'])}</a>", f"{r['score']:g}", esc(r["status"]),
+        [f"<a href='{student_href(r['student'])}'>{esc(r['student'])}</a>", pts(r["score"]), esc(r["status"]),
          f"{r['seconds']:.1f}"] for r in rows])
     return page(title, body)
 
 
 def _changes_table(changes: list[Any]) -> str:
-    rows = [[f"<a href='{student_href(c.student)}'>{esc(c.student)}</a>", f"{c.old_score:g}", f"{c.new_score:g}",
-             f"{c.new_score - c.old_score:+g}", esc(c.cause), esc(c.tests)] for c in changes]
+    rows = [[f"<a href='{student_href(c.student)}'>{esc(c.student)}</a>", pts(c.old_score), pts(c.new_score),
+             f"{round(c.new_score - c.old_score, 2):+g}", esc(c.cause), esc(c.tests)] for c in changes]
     return ("<p>Every student whose score changed when last re-graded (also in "
             "<a href='changes.csv'>changes.csv</a>).</p>"
             + table(["student", "old", "new", "change", "cause", "tests responsible"], rows))
