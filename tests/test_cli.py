@@ -17,7 +17,7 @@ def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
 
 def test_help_on_every_command():
     for cmd in ["list", "check", "grade", "batch", "gradescope", "validate", "build-student", "calibrate",
-                "schema", "export", "export otter", "export nbgrader"]:
+                "schema", "export", "export otter", "export nbgrader", "similarity", "gradebook"]:
         proc = run(*cmd.split(), "--help")
         assert proc.returncode == 0 and "Usage" in proc.stdout, cmd
 
