@@ -11,6 +11,7 @@ the leaderboard when the manifest asks).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -43,6 +44,11 @@ def default_check(part: str) -> Callable[[Any, Any], None]:
     return check
 
 
+def _finite(x: float) -> float | None:
+    """JSON has no inf: results files would read back ``null`` and differ from what was graded."""
+    return round(x, 4) if math.isfinite(x) else None
+
+
 class TimingFixture:
     def __init__(self, run: Any, credit: Any) -> None:
         self.run, self.credit = run, credit
@@ -71,8 +77,8 @@ class TimingFixture:
         self.run.timings[part] = {
             "ratio": round(result.ratio, 4), "student_ms": round(result.student_s * 1e3, 4),
             "reference_ms": round(result.reference_s * 1e3, 4), "samples": result.samples,
-            "spread_ratio": round(result.spread_ratio, 4),
-            "spread_reference": round(result.spread_reference, 4),
+            "spread_ratio": _finite(result.spread_ratio),  # inf with under 4 samples (a time cap hit)
+            "spread_reference": _finite(result.spread_reference),
             "overhead_ms": round(result.overhead_s * 1e3, 4), "worker_clock_gap": round(result.clock_gap, 4),
             "stopped": result.stopped_because, "outputs_checked": result.checked,
             "fraction": round(result.fraction, 4), "sizes": sizes,
