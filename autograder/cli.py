@@ -160,7 +160,7 @@ def _export(a, out_dir: Path, fmt: str, roster: Path | None, zero_missing: bool)
     except RosterError as exc:
         raise UsageError(str(exc)) from None
     out.print(f"wrote {export.path} ({export.rows} students, {len(export.missing)} without a submission)",
-              markup=False, highlight=False)
+              markup=False, highlight=False, soft_wrap=True)
     if export.errors:
         for line in export.errors:
             err.print(f"error: {line}", markup=False, highlight=False, soft_wrap=True)
@@ -184,11 +184,11 @@ def similarity(
     report = compare_class(a, submissions)
     write_similarity(report, out_dir, linked=(out_dir / "report.html").exists())
     out.print(f"{len(report.sources)} submissions compared in {report.seconds:.1f} s; "
-              f"{len(report.flagged)} pair(s) flagged (score >= {report.flag_at:.0%})", markup=False, highlight=False)
+              f"{len(report.flagged)} pair(s) flagged (score >= {report.flag_at:.0%})", markup=False, highlight=False, soft_wrap=True)
     for rank, p in enumerate(report.pairs[:10], start=1):
         out.print(f"{rank:3d}. {p.a} / {p.b}: {p.score:.0%}{'  FLAGGED' if p.score >= report.flag_at else ''}",
-                  markup=False, highlight=False)
-    out.print(f"side by side: {out_dir / 'similarity.html'}", markup=False, highlight=False)
+                  markup=False, highlight=False, soft_wrap=True)
+    out.print(f"side by side: {out_dir / 'similarity.html'}", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
