@@ -80,9 +80,8 @@ ROUTES = {  # route: (function, body, words the feedback must contain)
 
 
 # Routes of another kind than these (plain aliases, getattr, importlib, other modules) run with -m slow.
-DEFAULT = {"module", "ops_softmax", "ops_out_overload", "private_binding", "nll_of_log_softmax", "ops_cross_entropy",
-           "torch_batch_norm", "ops_legit", "layer_norm_trick", "module_original_class", "optim_adamw",
-           "functional_adam", "fused_adam"}
+DEFAULT = {"ops_out_overload", "private_binding", "nll_of_log_softmax", "ops_cross_entropy", "ops_legit",
+           "layer_norm_trick", "module_original_class", "functional_adam", "fused_adam"}
 
 
 @pytest.mark.parametrize("route", [r if r in DEFAULT else pytest.param(r, marks=pytest.mark.slow) for r in sorted(ROUTES)])
