@@ -10,12 +10,14 @@ Three layers, because a student can reach a library function many ways:
    function for an allowed operation are unaffected. Aliases, ``getattr`` and
    ``importlib`` all end at the patched attribute.
 2. **Dispatcher kernels.** Assignment-wide bans name aten operators (``aten``
-   patterns in the manifest); a raising kernel is registered for each, so
+   patterns in the manifest); a checking kernel is registered for each, so
    ``torch.ops.aten.convolution``, ``torch._C._nn.thnn_conv2d`` and any other
-   route into the operator trip as well.
+   route into the operator trip as well. It lets the framework's own code in
+   the worker through to the real kernel (a grader helper's ``F.cross_entropy``
+   when softmax is banned); any other caller trips.
 3. **Autograd engine.** When autograd is banned, the engine entry points are
    wrapped and a saved-tensor unpack hook records any backward pass, whichever
-   API started it.
+   API started it (again, except the framework's own).
 
 Every trip is recorded (and reported to the grader with the call's reply) and
 raises ``ForbiddenCall``, a ``BaseException`` so ``except Exception`` fallbacks
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 import re
 import sys
 import types
@@ -41,6 +44,9 @@ _STUDENT_DIRS: tuple[str, ...] = ()
 _ALARM: Callable[[dict[str, Any]], None] | None = None
 _TRANSPARENT = ("functools", "operator", "importlib", "<frozen")
 _KEEP_ALIVE: list[Any] = []
+# The framework's own folder (as the worker imports it) and torch's: see ``_framework_caller``.
+_FRAMEWORK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + "/"
+_TORCH_DIR = "\0"  # set by ``install`` (torch is imported there, not at module import)
 
 
 class ForbiddenCall(BaseException):
@@ -272,7 +278,13 @@ def aten_operators(patterns: dict[str, str]) -> dict[str, list[str]]:
 
 
 def install_aten(patterns: dict[str, str]) -> list[str]:
-    """Register raising kernels for every aten operator matching a banned pattern."""
+    """Register a checking kernel for every aten operator matching a banned pattern.
+
+    The kernel replaces the operator's Autograd, CPU and CUDA kernels; it trips when the
+    caller is not the framework (see ``_framework_caller``) and otherwise runs the kernel
+    it replaced, captured before the override, so the framework's own code in the worker
+    (decoding, the timing checksum, helpers) keeps the operator with its gradients.
+    """
     import torch
 
     lib = torch.library.Library("aten", "IMPL")
@@ -283,25 +295,64 @@ def install_aten(patterns: dict[str, str]) -> list[str]:
         warnings.simplefilter("ignore")
         for label, ops in aten_operators(patterns).items():
             for op in ops:
-                kernel = _aten_kernel(label, op)
                 for full in overloads[op]:  # every overload: torch.ops.aten.<op>.out is a route too
+                    kernel = _aten_kernel(label, full, _original_kernels(f"aten::{full}"))
                     for key in ("Autograd", "CPU", "CUDA"):
                         try:
-                            lib.impl(full, kernel, key)
+                            lib.impl(full, kernel, key, with_keyset=True)
                         except Exception:  # an operator without that key or a schema quirk
                             continue
                 blocked.append(op)
     return blocked
 
 
-def _aten_kernel(label: str, op: str) -> Callable[..., Any]:
-    def kernel(*args: Any, **kwargs: Any) -> Any:
-        frame = sys._getframe(1)
-        while frame is not None and not frame.f_code.co_filename.startswith(_STUDENT_DIRS):
-            frame = frame.f_back
-        _trip(label, f"aten::{op}", frame)
+_KERNEL_KEYS = ("AutogradCPU", "AutogradCUDA", "CPU", "CUDA")
+
+
+def _original_kernels(name: str) -> dict[Any, Any]:
+    """The kernels an override replaces, by dispatch key (those this build has)."""
+    import torch
+
+    found = {}
+    for key in _KERNEL_KEYS:
+        try:
+            if torch._C._dispatch_has_computed_kernel_for_dispatch_key(name, key):
+                dk = getattr(torch._C.DispatchKey, key)
+                found[dk] = torch._C._dispatch_get_computed_kernel_for_dispatch_key(name, dk)
+        except RuntimeError:  # no such operator (only named overloads)
+            continue
+    return found
+
+
+def _aten_kernel(label: str, op: str, originals: dict[Any, Any]) -> Callable[..., Any]:
+    def kernel(keyset: Any, *args: Any, **kwargs: Any) -> Any:
+        if not _framework_caller(sys._getframe(1)):
+            _trip(label, f"aten::{op}", _nearest_student(sys._getframe(1)))
+        original = originals.get(keyset.highestPriorityTypeId())
+        if original is None:
+            raise NotImplementedError(f"aten::{op} has no kernel for {keyset}")
+        return original.call_boxed(keyset, *args, **kwargs)
 
     return kernel
+
+
+def _framework_caller(frame: Any) -> bool:
+    """Whether the nearest Python caller outside torch is the framework's own code.
+
+    Dispatcher-level bans (aten, the autograd engine) cannot ask "is the immediate caller
+    the student": anything the student starts (their function, a thread, a callback)
+    reaches them. So they trip for every caller except the framework's own code in the
+    worker, which the student cannot edit.
+    """
+    while frame is not None and frame.f_code.co_filename.startswith((_TORCH_DIR, "<frozen")):
+        frame = frame.f_back
+    return frame is not None and frame.f_code.co_filename.startswith(_FRAMEWORK_DIR)
+
+
+def _nearest_student(frame: Any) -> Any:
+    while frame is not None and not frame.f_code.co_filename.startswith(_STUDENT_DIRS):
+        frame = frame.f_back
+    return frame
 
 
 AUTOGRAD_NAMES = [
@@ -325,11 +376,8 @@ def install_autograd() -> None:
         return t
 
     def unpack(t: Any) -> Any:
-        if "autograd" in _ACTIVE:
-            frame = sys._getframe(1)
-            while frame is not None and not frame.f_code.co_filename.startswith(_STUDENT_DIRS):
-                frame = frame.f_back
-            _trip("autograd (a backward pass)", "autograd engine", frame)
+        if "autograd" in _ACTIVE and not _framework_caller(sys._getframe(1)):
+            _trip("autograd (a backward pass)", "autograd engine", _nearest_student(sys._getframe(1)))
         return t
 
     torch._C._autograd._push_saved_tensors_default_hooks(pack, unpack)
@@ -355,6 +403,10 @@ def configure(student_dirs: list[str], alarm: Callable[[dict[str, Any]], None] |
 def install(spec: dict[str, Any], student_dirs: list[str],
             alarm: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Install all layers from the worker config's ``forbidden`` section."""
+    global _TORCH_DIR
+    import torch
+
+    _TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__)) + "/"
     configure(student_dirs, alarm)
     report: dict[str, Any] = {"missing": [], "aten": []}
     names = sorted(set(spec.get("python", [])))
