@@ -9,6 +9,7 @@ grader or framework raises ``FrameworkError``.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import sys
 import time
@@ -168,6 +169,9 @@ def _status(session: Any) -> Status:
 
 def _report(run: GradingRun, caps: Capabilities, elapsed: float) -> GradeReport:
     session = run.session
+    if session.weaker_limits:  # a limit the worker could not set is a protection not in force
+        caps = dataclasses.replace(caps, missing=caps.missing + tuple(
+            f"resource limit weaker than the manifest asks: {w}" for w in sorted(session.weaker_limits)))
     status = _status(session)
     cases = list(run.cases.values())
     header_lines = []

@@ -127,6 +127,7 @@ class StudentSession:
         self.names: dict[str, str] = {}
         self.deadline = time.monotonic() + lim.total_timeout_s
         self.stats = {"calls": 0, "timeouts": 0, "crashes": 0, "forbidden": 0, "restarts": 0}
+        self.weaker_limits: set[str] = set()  # rlimits the worker could not apply (reported as missing)
         self.import_status = "not started"
         self.stopped = False
         self.last_call = ""
@@ -178,11 +179,13 @@ class StudentSession:
         worker = self.worker
         assert worker is not None
         try:
-            worker.request({"op": "hello"}, timeout=STARTUP_TIMEOUT_S)
+            hello, _ = worker.request({"op": "hello"}, timeout=STARTUP_TIMEOUT_S)
         except (protocol.ReplyTimeout, WorkerGone) as exc:
             worker.kill()
             self.worker = None
             raise GradingStopped(f"the sandbox could not start ({exc}); see the instructor") from None
+        value = hello.get("value") if isinstance(hello.get("value"), dict) else {}
+        self.weaker_limits.update(str(w)[:200] for w in list(value.get("weaker_limits") or [])[:20])
         timeout = self.manifest.limits.import_timeout_s
         forbidden = list(self.manifest.forbidden.python)
         try:

@@ -27,7 +27,7 @@ def sandbox_processes() -> list[int]:
     """
     from autograder.sandbox.uids import installation
 
-    return [p.pid for p in installation().processes()]
+    return installation().processes()
 
 
 _SPAWNERS: dict[str, Any] = {}
@@ -42,7 +42,7 @@ def shared_spawner(assignment: Any, limits: dict[str, Any] | None, device: str) 
     zygote is keyed by the full policy (limits, forbidden calls, device), so a test's own limits
     still hold. Tests of the sandbox and of timing keep fresh workers (``fresh=True``).
     """
-    from autograder.sandbox.pool import Zygote, ZygoteError, ZygoteSpawner
+    from autograder.sandbox.pool import start_spawner
     from autograder.student import policy_for
 
     manifest = assignment.manifest
@@ -50,20 +50,15 @@ def shared_spawner(assignment: Any, limits: dict[str, Any] | None, device: str) 
         manifest = manifest.model_copy(update={"limits": manifest.limits.model_copy(update=limits)})
     policy = policy_for(manifest, device)
     key = repr(policy)
-    if key not in _SPAWNERS:
-        try:
-            zygote = Zygote(policy, Path(tempfile.mkdtemp(prefix="autograder-test-jobs-")) / "jobs")
-            zygote.start()
-            _SPAWNERS[key] = ZygoteSpawner(zygote)
-        except ZygoteError:  # not root: fresh workers, as `autograder grade` would use
-            _SPAWNERS[key] = None
+    if key not in _SPAWNERS:  # None when not root: fresh workers, as `autograder grade` would use
+        _SPAWNERS[key] = start_spawner(policy, Path(tempfile.mkdtemp(prefix="autograder-test-jobs-")))
     return _SPAWNERS[key]
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     for spawner in _SPAWNERS.values():
         if spawner is not None:
-            spawner.zygote.stop()
+            spawner.close()
     _SPAWNERS.clear()
 
 

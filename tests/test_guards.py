@@ -28,6 +28,8 @@ def strided(x):
 def via_ops(x):
     return torch.ops.aten.as_strided(x, (2,), (1,))
 
+exported = torch.ops.aten.as_strided  # the operator itself as the graded function
+
 def threaded(x):
     t = threading.Thread(target=torch.ops.aten.as_strided, args=(x, (2,), (1,)))
     t.start()
@@ -53,8 +55,9 @@ def test_the_frameworks_own_decoding_keeps_a_banned_operator(student):
     assert torch.equal(student.plain(x), x + 1)
 
 
-@pytest.mark.parametrize("route", ["strided", "via_ops", "threaded"])
+@pytest.mark.parametrize("route", ["strided", "via_ops", "threaded", "exported"])
 def test_student_code_trips_the_ban_by_any_route(student, route):
+    args = ((2,), (1,)) if route == "exported" else ()
     with pytest.raises(ForbiddenCallError) as info:
-        getattr(student, route)(torch.arange(4.0))
+        getattr(student, route)(torch.arange(4.0), *args)
     assert "as_strided" in str(info.value)

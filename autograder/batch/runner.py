@@ -95,27 +95,19 @@ def _grader_main(assignment_dir: str, course_root: str | None, device: str, jobs
                  tasks: Any, results: Any) -> None:
     """One grader process: start a zygote, then grade submissions until told to stop."""
     _die_with_parent()
-    from autograder.sandbox.pool import Zygote, ZygoteError, ZygoteSpawner
+    from autograder.sandbox.pool import zygote_spawner
     from autograder.student import policy_for
 
     assignment = Assignment(Path(assignment_dir), Path(course_root) if course_root else None)
-    spawner, zygote = None, None
-    try:
-        zygote = Zygote(policy_for(assignment.manifest, device), Path(jobs_root) / str(os.getpid()))
-        zygote.start()
-        spawner = ZygoteSpawner(zygote)
-    except ZygoteError:
-        spawner = None  # not root: every submission gets a fresh sandboxed process instead
-    try:
+    policy = policy_for(assignment.manifest, device)
+    # Not root: no zygote, every submission gets a fresh sandboxed process instead.
+    with zygote_spawner(policy, Path(jobs_root) / str(os.getpid())) as spawner:
         while True:
             task = tasks.get()
             if task is None:
                 break
             results.put(("start", os.getpid(), task.student))
             results.put(("done", os.getpid(), grade_one(assignment, task, device, spawner)))
-    finally:
-        if zygote is not None:
-            zygote.stop()
 
 
 class Pool:

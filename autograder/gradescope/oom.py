@@ -15,28 +15,9 @@ from __future__ import annotations
 import os
 import threading
 
+from autograder.sandbox.procs import descendants
+
 VICTIM = 1000
-
-
-def descendants(pid: int) -> list[int]:
-    """Every live descendant of ``pid`` (from ``/proc/<pid>/task/*/children``)."""
-    found: list[int] = []
-    todo = [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            tasks = os.listdir(f"/proc/{current}/task")
-        except OSError:
-            continue
-        for tid in tasks:
-            try:
-                with open(f"/proc/{current}/task/{tid}/children") as fh:
-                    kids = [int(x) for x in fh.read().split()]
-            except (OSError, ValueError):
-                continue
-            found += kids
-            todo += kids
-    return found
 
 
 def mark_victims(pid: int) -> int:

@@ -19,7 +19,6 @@ import contextlib
 import json
 import os
 import pwd
-import shutil
 import sys
 import tempfile
 import time
@@ -189,26 +188,18 @@ def worker_source(assignment: Any, device: str, caps: Any) -> Iterator[Any]:
     if not caps.drop_uid or os.environ.get("AUTOGRADER_ZYGOTE", "1") == "0":
         yield None
         return
-    from autograder.sandbox.pool import Zygote, ZygoteError, ZygoteSpawner
+    from autograder.sandbox.pool import zygote_spawner
     from autograder.student import policy_for
 
+    def no_zygote(why: str) -> None:
+        log(f"no zygote ({why}); each worker imports torch itself (about 0.2 GB more memory)")
+        if not caps.bwrap:
+            log("WARNING: without bubblewrap or the zygote, the reference's staged copy is world-readable "
+                "while it is timed")
+
     jobs = Path(tempfile.mkdtemp(prefix="autograder-jobs-"))
-    zygote = None
-    try:
-        try:
-            zygote = Zygote(policy_for(assignment.manifest, device), jobs, caps)
-            zygote.start()
-        except ZygoteError as exc:
-            log(f"no zygote ({exc}); each worker imports torch itself (about 0.2 GB more memory)")
-            if not caps.bwrap:
-                log("WARNING: without bubblewrap or the zygote, the reference's staged copy is world-readable "
-                    "while it is timed")
-            zygote = None
-        yield ZygoteSpawner(zygote) if zygote is not None else None
-    finally:
-        if zygote is not None:
-            zygote.stop()
-        shutil.rmtree(jobs, ignore_errors=True)
+    with zygote_spawner(policy_for(assignment.manifest, device), jobs, caps, log=no_zygote) as spawner:
+        yield spawner
 
 
 def grade_submission(paths: Paths, uid: int | None) -> Any:

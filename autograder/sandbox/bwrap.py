@@ -1,4 +1,4 @@
-"""Building the sandbox: the bubblewrap command line, the worker's environment, its rlimits.
+"""Building the sandbox: the bubblewrap command line and the worker's environment.
 
 Shared by the one-off worker (``launcher.py``) and the batch zygote (``pool.py``), so
 both run student code under exactly the same view of the machine.
@@ -7,7 +7,6 @@ both run student code under exactly the same view of the machine.
 from __future__ import annotations
 
 import os
-import resource
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,29 +26,6 @@ def worker_env(policy: Any, scratch: str) -> dict[str, str]:
         # its own history, and two workers running the same code differ by 2x in timing.
         "MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(256 << 20),
     }
-
-
-def rlimits(policy: Any, per_uid: bool) -> list[tuple[int, int, int]]:
-    """(resource, soft, hard) for a worker; NPROC only when the worker has its own uid."""
-    out = [
-        (resource.RLIMIT_CPU, policy.cpu_seconds, policy.cpu_seconds + 5),
-        (resource.RLIMIT_FSIZE, policy.file_size_mb << 20, policy.file_size_mb << 20),
-        (resource.RLIMIT_NOFILE, policy.max_open_files, policy.max_open_files),
-        (resource.RLIMIT_CORE, 0, 0),
-    ]
-    if policy.device == "cpu":  # CUDA reserves huge virtual ranges; an AS limit breaks it
-        out.append((resource.RLIMIT_AS, policy.memory_mb << 20, policy.memory_mb << 20))
-    if per_uid:
-        out.append((resource.RLIMIT_NPROC, policy.max_processes, policy.max_processes))
-    return out
-
-
-def apply_rlimits(limits: list[tuple[int, int, int]]) -> None:
-    for which, soft, hard in limits:
-        try:
-            resource.setrlimit(which, (soft, hard))
-        except (ValueError, OSError):
-            pass
 
 
 def python_path(in_sandbox: bool) -> list[str]:

@@ -12,9 +12,9 @@ Three layers, because a student can reach a library function many ways:
 2. **Dispatcher kernels.** Assignment-wide bans name aten operators (``aten``
    patterns in the manifest); a checking kernel is registered for each, so
    ``torch.ops.aten.convolution``, ``torch._C._nn.thnn_conv2d`` and any other
-   route into the operator trip as well. It lets the framework's own code in
-   the worker through to the real kernel (a grader helper's ``F.cross_entropy``
-   when softmax is banned); any other caller trips.
+   route into the operator trip as well. It lets the framework's own computing
+   code in the worker through to the real kernel (decoding inputs, a grader
+   helper's ``F.cross_entropy`` when softmax is banned); any other caller trips.
 3. **Autograd engine.** When autograd is banned, the engine entry points are
    wrapped and a saved-tensor unpack hook records any backward pass, whichever
    API started it (again, except the framework's own).
@@ -44,9 +44,11 @@ _STUDENT_DIRS: tuple[str, ...] = ()
 _ALARM: Callable[[dict[str, Any]], None] | None = None
 _TRANSPARENT = ("functools", "operator", "importlib", "<frozen")
 _KEEP_ALIVE: list[Any] = []
-# The framework's own folder (as the worker imports it) and torch's: see ``_framework_caller``.
-_FRAMEWORK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + "/"
-_TORCH_DIR = "\0"  # set by ``install`` (torch is imported there, not at module import)
+# See ``_framework_caller``; torch's folder is added by ``install`` (torch is imported there).
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_PASS_OVER: tuple[str, ...] = ("<frozen", os.path.abspath(__file__))
+_EXEMPT_FILES = {os.path.join(_HERE, "protocol.py"), os.path.join(_HERE, "helpers.py")}
+_EXEMPT_CODE: set[Any] = set()
 
 
 class ForbiddenCall(BaseException):
@@ -337,16 +339,21 @@ def _aten_kernel(label: str, op: str, originals: dict[Any, Any]) -> Callable[...
 
 
 def _framework_caller(frame: Any) -> bool:
-    """Whether the nearest Python caller outside torch is the framework's own code.
+    """Whether the nearest Python caller is framework code that computes on its own.
 
     Dispatcher-level bans (aten, the autograd engine) cannot ask "is the immediate caller
-    the student": anything the student starts (their function, a thread, a callback)
-    reaches them. So they trip for every caller except the framework's own code in the
-    worker, which the student cannot edit.
+    the student": anything the student starts (their function, a thread, a callback, a
+    torch operator they export as their function) reaches them. So they trip for every
+    caller except the framework's own computing code in the worker: decoding and encoding
+    (``protocol.py``), the helpers graders build (``helpers.py``) and the timing checksum.
+    Frames of torch and of the guards' own wrappers are passed over; a framework frame that
+    calls student code (``worker.py`` running the student's function) is not exempt.
     """
-    while frame is not None and frame.f_code.co_filename.startswith((_TORCH_DIR, "<frozen")):
+    while frame is not None and frame.f_code.co_filename.startswith(_PASS_OVER):
         frame = frame.f_back
-    return frame is not None and frame.f_code.co_filename.startswith(_FRAMEWORK_DIR)
+    if frame is None:
+        return False
+    return frame.f_code.co_filename in _EXEMPT_FILES or frame.f_code in _EXEMPT_CODE
 
 
 def _nearest_student(frame: Any) -> Any:
@@ -403,10 +410,13 @@ def configure(student_dirs: list[str], alarm: Callable[[dict[str, Any]], None] |
 def install(spec: dict[str, Any], student_dirs: list[str],
             alarm: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Install all layers from the worker config's ``forbidden`` section."""
-    global _TORCH_DIR
+    global _PASS_OVER
     import torch
 
-    _TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__)) + "/"
+    from autograder.sandbox import bench
+
+    _PASS_OVER = (*_PASS_OVER, os.path.dirname(os.path.abspath(torch.__file__)) + "/")
+    _EXEMPT_CODE.update({bench.checksum.__code__, bench._flush_l2.__code__})
     configure(student_dirs, alarm)
     report: dict[str, Any] = {"missing": [], "aten": []}
     names = sorted(set(spec.get("python", [])))

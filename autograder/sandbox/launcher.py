@@ -3,9 +3,10 @@
 Layers, outermost first: bubblewrap (mount, pid, net, ipc, uts namespaces; a
 read-only view of only the interpreter, site-packages, the framework and the
 submission; a sized tmpfs as the only writable place; empty environment;
-capabilities dropped to setuid/setgid), rlimits set before exec (memory, CPU,
-file size, processes, open files, no core), then the worker drops to a
-per-slot unprivileged uid before it imports anything the student wrote.
+capabilities dropped to setuid/setgid), rlimits (memory, CPU,
+file size, processes, open files, no core; set by the worker itself, first thing,
+see ``limits.py``), then the worker drops to a per-slot unprivileged uid before it
+imports anything the student wrote.
 Without bubblewrap the same process runs with rlimits and the uid drop only,
 and ``Capabilities.missing`` says what is lost.
 """
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autograder.sandbox import bwrap, protocol
+from autograder.sandbox import bwrap, limits, procs, protocol
 from autograder.sandbox.capabilities import Capabilities, detect
 from autograder.sandbox.uids import UidLease
 
@@ -153,11 +154,7 @@ class Channel:
         raise NotImplementedError
 
     def signal_all(self, sig: int) -> None:
-        for pid in self.processes():
-            try:
-                os.kill(pid, sig)
-            except OSError:
-                pass
+        procs.signal_all(self.processes(), sig)
 
     def freeze(self) -> None:
         self.signal_all(signal.SIGSTOP)
@@ -218,13 +215,11 @@ class WorkerProcess(Channel):
             binds = [(str(self.host_dirs["submission"]), IN_SANDBOX["submission"]),
                      (str(self.host_dirs["data"]), IN_SANDBOX["data"])]
             argv = bwrap.command(self.policy, env, binds, info_w) + argv
-        limits = bwrap.rlimits(self.policy, per_uid=self.caps.drop_uid)
         pass_fds = [req_r, rep_w] + ([info_w] if info_w is not None else [])
         self.proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w, pass_fds=pass_fds, env=env,
             cwd=str(self.host_dirs["scratch"]), start_new_session=True, close_fds=True,
-            preexec_fn=lambda: bwrap.apply_rlimits(limits),
-        )
+        )  # no preexec_fn (unsafe while output-draining threads run): the worker sets its own limits
         for fd in (req_r, rep_w, out_w) + ((info_w,) if info_w is not None else ()):
             os.close(fd)
         self.open = True
@@ -244,16 +239,16 @@ class WorkerProcess(Channel):
             "submission_dir": submission,
             "student_dirs": [submission] + self.student_module_dirs,
             "forbidden": self.policy.forbidden,
+            "rlimits": limits.table(self.policy, per_uid=self.caps.drop_uid),
         }
 
     def processes(self) -> list[int]:
         """Every live process that belongs to this sandbox (by pid namespace or uid)."""
         if self.pid_ns is not None:
-            return live_processes(lambda pid: os.readlink(f"/proc/{pid}/ns/pid") == self.pid_ns)
+            return procs.in_pid_namespace(self.pid_ns)
         if self.uid_lease is not None:
             return self.uid_lease.processes()
-        session = self.proc.pid if self.proc is not None else -1
-        return live_processes(lambda pid: os.getsid(pid) == session)
+        return procs.in_session(self.proc.pid if self.proc is not None else -1)
 
     def kill(self) -> str:
         """Kill everything in the sandbox; returns how the main process ended."""
@@ -300,21 +295,3 @@ def describe_exit(code: int | None) -> str:
         except ValueError:
             return f"killed by signal {signum}"
     return f"exit code {code}"
-
-
-def live_processes(belongs: Any) -> list[int]:
-    """Pids in /proc (zombies excluded) for which ``belongs(pid)`` holds."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        pid = int(entry)
-        try:
-            with open(f"/proc/{pid}/stat") as fh:
-                if fh.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
-                    continue
-            if belongs(pid):
-                found.append(pid)
-        except OSError:
-            continue
-    return found

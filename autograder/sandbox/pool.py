@@ -10,6 +10,7 @@ other uid, so students cannot read each other's submissions.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -17,12 +18,13 @@ import socket
 import subprocess
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from autograder.sandbox import bwrap
+from autograder.sandbox import bwrap, limits, procs
 from autograder.sandbox.capabilities import Capabilities, detect
-from autograder.sandbox.launcher import Channel, Policy, describe_exit, live_processes
+from autograder.sandbox.launcher import Channel, Policy, describe_exit
 from autograder.sandbox.uids import UidLease
 
 JOBS_MOUNT = "/jobs"
@@ -106,9 +108,7 @@ class Zygote:
         p = self.policy
         config = {"uid": lease.uid, "scratch": f"/tmp/{job_id}" if self.caps.bwrap else str(host_job / "scratch"),
                   "submission_dir": f"{job}/submission", "student_dirs": [f"{job}/submission", *student_dirs],
-                  "threads": threads, "cpu_seconds": p.cpu_seconds, "file_size_mb": p.file_size_mb,
-                  "max_open_files": p.max_open_files, "max_processes": p.max_processes,
-                  "memory_mb": p.memory_mb if p.device == "cpu" else 0}
+                  "threads": threads, "rlimits": limits.table(p, per_uid=True)}
         try:
             reply = self._ask(config, [req_r, rep_w, out_w])
         finally:
@@ -150,7 +150,7 @@ class Zygote:
             self.proc = None
         deadline = time.monotonic() + 10  # the namespace's processes die with it: wait until they have
         while self.pid_ns is not None and time.monotonic() < deadline:
-            if not live_processes(lambda pid: os.readlink(f"/proc/{pid}/ns/pid") == self.pid_ns):
+            if not procs.in_pid_namespace(self.pid_ns):
                 break
             time.sleep(0.02)
 
@@ -190,6 +190,11 @@ class ZygoteSpawner:
     def __init__(self, zygote: Zygote) -> None:
         self.zygote = zygote
 
+    def close(self) -> None:
+        """Stop the zygote (its children die with it) and remove its jobs folder."""
+        self.zygote.stop()
+        shutil.rmtree(self.zygote.jobs_root, ignore_errors=True)
+
     def new_workdir(self) -> Path:
         path = self.zygote.jobs_root / uuid.uuid4().hex
         path.mkdir()
@@ -203,3 +208,33 @@ class ZygoteSpawner:
         if kind == "scratch":
             return f"/tmp/{session.workdir.name}" if self.zygote.caps.bwrap else str(session.workdir / "scratch")
         return f"{self.zygote.jobs_inside}/{session.workdir.name}/{kind}"
+
+
+def start_spawner(policy: Policy, jobs_root: Path, caps: Capabilities | None = None,
+                  log: Callable[[str], None] | None = None) -> ZygoteSpawner | None:
+    """A started zygote for ``policy`` with its job folders under ``jobs_root``, or ``None``
+    where none can start (not root, or it failed: ``log`` is told why), so the caller falls
+    back to a fresh sandboxed process per worker. The one way anything that grades gets a
+    zygote: a batch grader process, the Gradescope run, the test session, a Ray actor.
+    ``close()`` it when done."""
+    try:
+        zygote = Zygote(policy, jobs_root, caps)
+        zygote.start()
+    except ZygoteError as exc:
+        if log is not None:
+            log(str(exc))
+        shutil.rmtree(jobs_root, ignore_errors=True)
+        return None
+    return ZygoteSpawner(zygote)
+
+
+@contextlib.contextmanager
+def zygote_spawner(policy: Policy, jobs_root: Path, caps: Capabilities | None = None,
+                   log: Callable[[str], None] | None = None) -> Iterator[ZygoteSpawner | None]:
+    """``start_spawner`` for the length of a ``with`` block."""
+    spawner = start_spawner(policy, jobs_root, caps, log)
+    try:
+        yield spawner
+    finally:
+        if spawner is not None:
+            spawner.close()

@@ -19,12 +19,13 @@ from __future__ import annotations
 import fcntl
 import functools
 import os
+import signal
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
+from autograder.sandbox import procs
 
 # Blocks of BLOCK_SIZE uids from REGION_START, below 65534 (`nobody`) and 65536 (the usual
 # user-namespace map). Before per-installation blocks every checkout used 61000-61511.
@@ -72,9 +73,9 @@ class Installation:
             return self.lock_dir / str(uid)
         return _tmp() / "autograder-uids-pinned" / str(uid)
 
-    def processes(self) -> list[psutil.Process]:
+    def processes(self) -> list[int]:
         """Live processes running as one of this installation's uids (its leftovers, if no worker runs)."""
-        return [p for p in live_processes() if _real_uid(p) in self.uids]
+        return procs.owned_by(self.uids)
 
 
 def installation() -> Installation:
@@ -116,31 +117,6 @@ def _claim(key: str) -> int:
         tmp.write_text(key)
         os.replace(tmp, registry / str(free))
         return free
-
-
-def live_processes() -> list[psutil.Process]:
-    """Every process that is not a zombie."""
-    found = []
-    for proc in psutil.process_iter(["uids", "status"]):
-        if proc.info["status"] not in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD) and proc.info["uids"]:
-            found.append(proc)
-    return found
-
-
-def _real_uid(proc: psutil.Process) -> int:
-    return proc.info["uids"].real
-
-
-def kill_all(procs: list[psutil.Process]) -> int:
-    """SIGKILL each process (that still exists); returns how many were signalled."""
-    killed = 0
-    for proc in procs:
-        try:
-            proc.kill()
-            killed += 1
-        except psutil.Error:
-            pass
-    return killed
 
 
 @dataclass
@@ -191,16 +167,16 @@ class UidLease:
 
     def processes(self) -> list[int]:
         """Live (non-zombie) processes whose real uid is this lease's uid."""
-        return [p.pid for p in live_processes() if _real_uid(p) == self.uid]
+        return procs.owned_by([self.uid])
 
     def kill_leftovers(self) -> int:
         """Kill any process still owned by this uid (a daemon from an earlier worker)."""
         killed = 0
         for _ in range(20):
-            procs = [p for p in live_processes() if _real_uid(p) == self.uid]
-            if not procs:
+            pids = self.processes()
+            if not pids:
                 break
-            killed += kill_all(procs)
+            killed += procs.signal_all(pids, signal.SIGKILL)
             time.sleep(0.02)
         return killed
 

@@ -1,7 +1,7 @@
 """The worker: runs inside the sandbox, imports the submission, answers calls.
 
-Started as ``python -I -S worker.py CONFIG_JSON``. It drops privileges first,
-imports torch, installs the forbidden-call guards, then serves requests read
+Started as ``python -I -S worker.py CONFIG_JSON``. It sets its rlimits and drops
+privileges first, imports torch, installs the forbidden-call guards, then serves requests read
 from one pipe and writes replies to another (``protocol.py``). Everything it
 sends is untrusted by the grader: student code shares this process and could
 rewrite any of it, which is why the grader checks values, never claims.
@@ -113,6 +113,7 @@ class Worker:
             "pid": os.getpid(), "uid": os.getuid(), "torch": torch.__version__,
             "threads": torch.get_num_threads(), "cuda": torch.cuda.is_available(),
             "guards": self.config.get("guard_report", {}),
+            "weaker_limits": list(self.config.get("weaker_limits", [])),
         }
 
     def do_import(self, req: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
@@ -292,6 +293,9 @@ def prepare(config: dict[str, Any]) -> None:
 def main(argv: list[str]) -> None:
     config = json.loads(argv[1])
     sys.path[:] = config["sys_path"]
+    from autograder.sandbox import limits
+
+    config["weaker_limits"] = limits.apply(config.get("rlimits", []))
     drop_privileges(config.get("uid"), config.get("gid"))
     rfd, wfd = int(config["rfd"]), int(config["wfd"])
     prepare(config)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import signal
 import socket
 import sys
@@ -37,24 +36,9 @@ def _reap(signum: int, frame: Any) -> None:
         STATUS[pid] = status
 
 
-def _limits(config: dict[str, Any]) -> None:
-    mb = 1 << 20
-    pairs = [
-        (resource.RLIMIT_CPU, config["cpu_seconds"], config["cpu_seconds"] + 5),
-        (resource.RLIMIT_FSIZE, config["file_size_mb"] * mb, config["file_size_mb"] * mb),
-        (resource.RLIMIT_NOFILE, config["max_open_files"], config["max_open_files"]),
-        (resource.RLIMIT_CORE, 0, 0),
-        (resource.RLIMIT_NPROC, config["max_processes"], config["max_processes"]),
-    ]
-    if config.get("memory_mb"):
-        pairs.append((resource.RLIMIT_AS, config["memory_mb"] * mb, config["memory_mb"] * mb))
-    for which, soft, hard in pairs:
-        resource.setrlimit(which, (soft, hard))
-
-
 def _child(config: dict[str, Any], fds: list[int]) -> None:
     """Runs in the forked child: become the submission's sandboxed worker, then serve."""
-    from autograder.sandbox import guards, worker
+    from autograder.sandbox import guards, limits, worker
 
     req_r, rep_w, out_w = fds
     os.setsid()
@@ -63,7 +47,7 @@ def _child(config: dict[str, Any], fds: list[int]) -> None:
     os.dup2(out_w, 1)
     os.dup2(out_w, 2)
     scratch = config["scratch"]
-    _limits(config)
+    config["weaker_limits"] = limits.apply(config["rlimits"])
     worker.drop_privileges(config["uid"], config["uid"])
     os.makedirs(scratch, mode=0o700, exist_ok=True)  # after the drop: owned by the submission's uid
     os.environ.update(HOME=scratch, TMPDIR=scratch, MPLCONFIGDIR=scratch)
