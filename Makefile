@@ -14,7 +14,7 @@ $(BIN)/python:
 # torch==2.13.0 is pinned in pyproject.toml only; pip takes the local CPU wheel.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[notebooks,dev,browser]'
+	$(BIN)/python -m pip install --quiet -e '.[notebooks,dev,browser,cluster]'
 	touch $(STAMP)
 
 # bubblewrap is the sandbox's outer layer. Without it grading still works and says

@@ -102,6 +102,9 @@ def batch(
                                              help="compare every pair of submissions (on by default)")] = True,
     lms: Annotated[LmsFormat | None, typer.Option("--lms", help="also write an LMS grade-import file")] = None,
     roster: Annotated[Path | None, typer.Option("--roster", help="CSV mapping submissions to students")] = None,
+    ray: Annotated[str | None, typer.Option(
+        "--ray", help="grade on a Ray cluster: auto, HOST:PORT or ray://HOST:PORT (docs/cluster.md); "
+                      "--jobs then caps the slots per node")] = None,
 ) -> None:
     """Grade every submission in a folder; re-runs grade only what is new or changed."""
     from autograder.batch import run_batch
@@ -115,10 +118,19 @@ def batch(
         raise UsageError("--jobs must be at least 1")
     if roster is not None:
         _existing(roster, "roster")
-    progress = BatchProgress(out)
+    if ray is not None:
+        from autograder.cluster.connect import import_ray
+        from autograder.cluster.progress import NodeProgress
+
+        import_ray()  # a missing extra is a usage error before anything starts
+        progress = NodeProgress(out)
+        chosen = device.value  # resolved against the cluster's GPUs, not this machine's
+    else:
+        progress = BatchProgress(out)
+        chosen = resolve_device(device.value)
     try:
-        summary = run_batch(a, submissions, out_dir, jobs=jobs, device=resolve_device(device.value),
-                            progress=progress, similarity=similarity)
+        summary = run_batch(a, submissions, out_dir, jobs=jobs, device=chosen, progress=progress,
+                            similarity=similarity, ray_address=ray)
     finally:
         progress.end()
     print_batch_summary(out, summary, out_dir)
@@ -350,12 +362,20 @@ def _root(version: Annotated[bool, typer.Option("--version", callback=_version, 
     """Grade PyTorch assignments with student code in a sandboxed worker."""
 
 
+def _bare_ray_is_auto(argv: list[str]) -> list[str]:
+    """``--ray`` with no address (last, or before another option) means ``--ray auto``."""
+    return [("--ray=auto" if a == "--ray" and (i + 1 == len(argv) or argv[i + 1].startswith("-")) else a)
+            for i, a in enumerate(argv)]
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: maps errors to the documented exit statuses."""
     from autograder.grading import FrameworkError
 
-    if not (sys.argv[1:] if argv is None else argv):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:
         argv = ["--help"]
+    argv = _bare_ray_is_auto(argv)
     try:
         rc = app(args=argv, standalone_mode=False)
         if isinstance(rc, int) and rc:

@@ -7,12 +7,19 @@
 Sizes come from the manifest's ``[[timed]]`` entry for the grading device; the
 score follows its curve; the result goes to the results' extra data (and to
 the leaderboard when the manifest asks).
+
+When ``AUTOGRADER_TIMING_LOCK`` names a file, the timed section holds an
+exclusive lock on it: a Ray node sets it so that two gradings on one node
+never time at once (``autograder/cluster``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import math
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -49,6 +56,24 @@ def _finite(x: float) -> float | None:
     return round(x, 4) if math.isfinite(x) else None
 
 
+TIMING_LOCK_ENV = "AUTOGRADER_TIMING_LOCK"
+
+
+@contextlib.contextmanager
+def exclusive_timing() -> Iterator[None]:
+    """Hold the lock file named by ``AUTOGRADER_TIMING_LOCK`` (if set) for the duration of a measurement."""
+    path = os.environ.get(TIMING_LOCK_ENV)
+    if not path:
+        yield
+        return
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
 class TimingFixture:
     def __init__(self, run: Any, credit: Any) -> None:
         self.run, self.credit = run, credit
@@ -67,10 +92,11 @@ class TimingFixture:
         sizes = spec.sizes.get(device) or spec.sizes["cpu"]
         p = manifest.part(part)
         timeout = p.timeout_s or manifest.limits.call_timeout_s
-        result = compare(self.run.session, self.run.reference_session(), spec, make_inputs, sizes,
-                         device=self.run.device, forbidden=manifest.forbidden_for(part), timeout=timeout,
-                         check=check or default_check(part), checksum_rtol=checksum_rtol,
-                         build=build)
+        with exclusive_timing():
+            result = compare(self.run.session, self.run.reference_session(), spec, make_inputs, sizes,
+                             device=self.run.device, forbidden=manifest.forbidden_for(part), timeout=timeout,
+                             check=check or default_check(part), checksum_rtol=checksum_rtol,
+                             build=build)
         self.credit.set(result.fraction, result.note(spec))
         if spec.leaderboard:
             self.credit.board(f"{part}: time / reference", round(result.ratio, 3), "asc")

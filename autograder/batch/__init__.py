@@ -48,8 +48,13 @@ def default_jobs() -> int:
 
 
 def run_batch(assignment: Assignment, submissions: Path, out: Path, *, jobs: int | None = None,
-              device: str = "cpu", progress: object = None, similarity: bool = True) -> BatchSummary:
-    """Grade what is new or changed in ``submissions``; write every output to ``out``."""
+              device: str = "cpu", progress: object = None, similarity: bool = True,
+              ray_address: str | None = None) -> BatchSummary:
+    """Grade what is new or changed in ``submissions``; write every output to ``out``.
+
+    With ``ray_address`` the grading runs on that Ray cluster (``autograder.cluster``; ``jobs`` then
+    caps the slots per node); everything else, the store and every output included, stays here.
+    """
     if not submissions.is_dir():
         raise UsageError(f"{submissions} is not a folder of submissions")
     if any(g.hidden for g in assignment.manifest.groups) and assignment.hidden_tests is None:
@@ -83,7 +88,12 @@ def run_batch(assignment: Assignment, submissions: Path, out: Path, *, jobs: int
 
     if todo:
         limit = assignment.manifest.limits.total_timeout_s + 180
-        pool = Pool(assignment, device, jobs or default_jobs(), limit)
+        if ray_address is not None:
+            from autograder.cluster.ray_pool import RayPool
+
+            pool = RayPool(assignment, device, ray_address, limit, slots_per_node=jobs, monitor=progress)
+        else:
+            pool = Pool(assignment, device, jobs or default_jobs(), limit)
         begin = (lambda: progress.begin(len(todo))) if progress is not None else (lambda: None)  # type: ignore
         pool.run([_task(e) for e in todo], on_outcome, on_forked=begin)
     present = {e.student for e in entries}

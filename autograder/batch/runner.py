@@ -176,7 +176,7 @@ class Pool:
             if held is not None and held[0] in remaining:
                 task = by_student[held[0]]
                 remaining.discard(task.student)
-                on_outcome(_lost(task, "timeout" if overran else "crashed", time.monotonic() - held[1]))
+                on_outcome(lost_outcome(task, "timeout" if overran else "crashed", time.monotonic() - held[1]))
             if remaining:
                 self._start_one()
 
@@ -190,10 +190,11 @@ class Pool:
         shutil.rmtree(self.jobs_root, ignore_errors=True)
 
 
-def _lost(task: Task, status: str, seconds: float) -> Outcome:
+def lost_outcome(task: Task, status: str, seconds: float, why: str = "") -> Outcome:
+    """The outcome recorded when a submission's grader process overran or died (local pool or Ray node)."""
     from autograder.results import error_results
 
-    why = "took longer than the batch allows" if status == "timeout" else "stopped unexpectedly"
+    why = why or ("took longer than the batch allows" if status == "timeout" else "stopped unexpectedly")
     results = error_results(f"Grading this submission {why}.", f"grader process {why}", seconds)
     return Outcome(task.student, task.content_hash, status, seconds, results.model_dump(exclude_none=True),
                    framework_error=why)

@@ -1,0 +1,218 @@
+"""`autograder batch --ray`: a real Ray cluster (a head and an extra node process) on loopback only.
+
+The cluster runs in a network namespace of its own with only `lo` up, so none of
+its traffic can leave the machine and its ports cannot collide with anyone
+else's; the grading command runs inside it too. One cluster serves the whole
+module (starting Ray takes a while). Skipped, with the reason, where Ray or
+network namespaces are unavailable.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import CORPUS, ROOT, assert_no_leftovers
+
+from autograder.batch import run_batch
+from autograder.batch.store import SCHEMA
+from autograder.cluster.loopback import LoopbackCluster, unavailable
+from autograder.course import Assignment
+from autograder.results import Results
+
+ADVERSARIAL = Path(__file__).parent / "adversarial" / "cases"
+HONEST = (ADVERSARIAL / "_honest.py").read_text()
+STUB = (ROOT / "student_template/broadcasting/broadcasting.py").read_text()
+REFERENCE = (ROOT / "solutions/broadcasting/broadcasting.py").read_text()
+SPEED = "pairwise_sq_dists: speed (time / reference time)"
+
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A head and one extra node, 1 CPU and 100 MB of object store each, all on 127.0.0.1."""
+    why_not = unavailable()
+    if why_not:
+        pytest.skip(f"no loopback Ray cluster here: {why_not}")
+    with LoopbackCluster(nodes=2, cpus=1, object_store_mb=100) as c:
+        yield c
+        assert c.raylet(0) is not None, "the head's raylet should have survived every test"
+    assert c.processes() == []
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> Path:
+    """broadcasting with short limits, so hangs cost seconds (as in test_batch.py)."""
+    root = tmp_path_factory.mktemp("course")
+    shutil.copytree(ROOT / "assignments/broadcasting", root / "assignments/broadcasting")
+    shutil.copytree(ROOT / "solutions/broadcasting", root / "solutions/broadcasting")
+    manifest = root / "assignments/broadcasting/assignment.toml"
+    text = manifest.read_text().replace("call_timeout_s = 10", "call_timeout_s = 3")
+    manifest.write_text(text.replace("import_timeout_s = 30", "import_timeout_s = 5"))
+    return root / "assignments/broadcasting"
+
+
+def batch_on(cluster: LoopbackCluster, assignment: Path, subs: Path, out: Path, *extra: str,
+             timeout: float = 600) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "autograder", "batch", str(assignment), str(subs), "--out", str(out),
+           "--ray", cluster.address, *extra]
+    return cluster.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+def gradebook(out: Path) -> dict[str, dict[str, str]]:
+    with open(out / "gradebook.csv") as fh:
+        return {r["student"]: r for r in csv.DictReader(fh)}
+
+
+def graded_now(stdout: str) -> int:
+    return int(re.search(r"graded now\D+(\d+)", stdout).group(1))
+
+
+def insert_log(out: Path) -> sqlite3.Connection:
+    """A store with a trigger logging every write of a submission row: duplicates would show."""
+    out.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(out / "grades.sqlite")
+    con.executescript(SCHEMA + "CREATE TABLE writes (student TEXT);"
+                      "CREATE TRIGGER log AFTER INSERT ON submissions BEGIN "
+                      "INSERT INTO writes VALUES (new.student); END;")
+    con.commit()
+    return con
+
+
+def mixed_folder(subs: Path) -> None:
+    subs.mkdir()
+    (subs / "alice.py").write_text(REFERENCE)
+    (subs / "bob").mkdir()
+    (subs / "bob" / "broadcasting.py").write_text(STUB)
+    with zipfile.ZipFile(subs / "carol.zip", "w") as zf:
+        zf.writestr("hw1/broadcasting.py", (CORPUS / "broadcasting/bug_unbiased_std.py").read_text())
+    (subs / "dave.ipynb").write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": REFERENCE}]}))
+    (subs / "erin.txt").write_text("my answers")
+    (subs / "frank").mkdir()
+    (subs / "gina.py").write_text((CORPUS / "broadcasting/correct_einsum.py").read_text())
+    (subs / "segfault.py").write_text((ADVERSARIAL / "segfault.py").read_text().replace("{HONEST}", HONEST))
+
+
+def test_mixed_batch_on_the_cluster_matches_the_local_pool(cluster, course, tmp_path):
+    subs = tmp_path / "subs"
+    mixed_folder(subs)
+    started = time.monotonic()
+    local = run_batch(Assignment(course, course.parents[1]), subs, tmp_path / "local", jobs=2)
+    local_wall = time.monotonic() - started
+    started = time.monotonic()
+    done = batch_on(cluster, course, subs, tmp_path / "ray")
+    ray_wall = time.monotonic() - started
+    assert done.returncode == 0, done.stdout + done.stderr
+    print(f"mixed batch of 8: local pool {local_wall:.1f} s, Ray (2 nodes x 1 CPU) {ray_wall:.1f} s")
+    assert local.framework_errors == []
+    mine, theirs = gradebook(tmp_path / "ray"), gradebook(tmp_path / "local")
+    assert set(mine) == set(theirs) == {"alice", "bob", "carol", "dave", "erin", "frank", "gina", "segfault"}
+    for student, row in theirs.items():
+        other = mine[student]
+        assert other["status"] == row["status"], student
+        for column in row:
+            if column in ("score", SPEED):
+                continue
+            assert other[column] == row[column], (student, column)
+        # Speed points: the reference and the einsum solution run at the reference's speed (ratio ~1,
+        # full points at 1.5 or less); a 5% ratio noise (benchmarks/timing_stability.py) cannot move them.
+        assert other[SPEED] == row[SPEED], (student, other[SPEED], row[SPEED])
+        assert other["score"] == row["score"]
+    assert mine["alice"]["score"] == "23" and mine["bob"]["score"] == "0" and mine["segfault"]["status"] == "crashed"
+    for student in mine:
+        Results.read(tmp_path / "ray" / "results" / f"{student}.json")
+        assert (tmp_path / "ray" / "feedback" / f"{student}.md").read_text().startswith(f"# Feedback for {student}")
+    assert "data:image/png;base64" in (tmp_path / "ray" / "report.html").read_text()
+    assert len(re.findall(r"node 127\.0\.0\.1 \w+ \(1 slots\)", done.stdout)) == 2, done.stdout  # both nodes graded
+    # Resumable by content hash, as locally: a re-run grades only what changed.
+    (subs / "bob" / "broadcasting.py").write_text(REFERENCE)
+    again = batch_on(cluster, course, subs, tmp_path / "ray")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert graded_now(again.stdout) == 1 and gradebook(tmp_path / "ray")["bob"]["score"] == "23"
+    assert_no_leftovers()
+
+
+def test_a_node_lost_mid_run_costs_only_its_in_flight_submissions(cluster, course, tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for i in range(10):
+        (subs / f"s{i:02d}.py").write_text(STUB)
+    out = tmp_path / "out"
+    log = insert_log(out)
+    cmd = [sys.executable, "-m", "autograder", "batch", str(course), str(subs), "--out", str(out),
+           "--ray", cluster.address]
+    proc = cluster.popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and proc.poll() is None:
+            if log.execute("SELECT COUNT(*) FROM writes").fetchone()[0] >= 2:
+                break
+            time.sleep(0.1)
+        assert proc.poll() is None, "the run ended before the node could be killed"
+        cluster.kill_node(1)
+        output, _ = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    try:
+        assert proc.returncode == 0, output
+        writes = [s for (s,) in log.execute("SELECT student FROM writes ORDER BY student")]
+        assert writes == sorted(f"s{i:02d}" for i in range(10)), writes  # each exactly once
+        rows = gradebook(out)
+        assert all(r["status"] == "graded" and r["score"] == "0" for r in rows.values()), rows
+        assert "node lost" in output, output
+        assert_no_leftovers()
+    finally:
+        cluster.start_node(1)  # the next test gets two nodes again
+        cluster.wait_for_nodes(2)
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_cleanly_and_a_rerun_resumes(cluster, course, tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for i in range(8):
+        (subs / f"s{i:02d}.py").write_text(STUB)
+    out = tmp_path / "out"
+    log = insert_log(out)
+    cmd = [sys.executable, "-m", "autograder", "batch", str(course), str(subs), "--out", str(out),
+           "--ray", cluster.address]
+    proc = cluster.popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and log.execute("SELECT COUNT(*) FROM writes").fetchone()[0] < 2:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    stopped = time.monotonic()
+    proc.communicate(timeout=60)
+    assert time.monotonic() - stopped < 30
+    before = log.execute("SELECT COUNT(*) FROM writes").fetchone()[0]
+    assert 2 <= before < 8
+    again = batch_on(cluster, course, subs, out)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert graded_now(again.stdout) == 8 - before
+    writes = [s for (s,) in log.execute("SELECT student FROM writes")]
+    assert sorted(writes) == sorted(set(writes)) and len(writes) == 8
+    assert_no_leftovers()
+
+
+def test_without_ray_installed_the_flag_is_a_usage_error(tmp_path):
+    """The extra is optional: a clear message, exit status 2, nothing graded."""
+    env_path = tmp_path / "noray"
+    env_path.mkdir()
+    (env_path / "ray.py").write_text("raise ImportError('Ray is not installed here')\n")
+    env = {**os.environ, "PYTHONPATH": str(env_path)}
+    done = subprocess.run([sys.executable, "-m", "autograder", "batch", "broadcasting", str(tmp_path),
+                           "--out", str(tmp_path / "o"), "--ray"], capture_output=True, text=True, env=env)
+    assert done.returncode == 2 and "torch-autograder[cluster]" in done.stderr, done.stderr
