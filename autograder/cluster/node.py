@@ -26,6 +26,16 @@ from autograder.batch.runner import Task, grade_one
 from autograder.cluster.bundle import PackedSubmission, unpack_course, unpack_submission
 from autograder.timing_fixture import TIMING_LOCK_ENV
 
+ROOT_PREFIX = "autograder-node-"  # + the slot's pid: a folder whose process is gone is swept by the next slot
+
+
+def _sweep_dead_slots() -> None:
+    """Remove the folders of slots that died without cleaning up (their node was killed)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{ROOT_PREFIX}*-*"):
+        pid = folder.name[len(ROOT_PREFIX):].split("-")[0]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+
 
 class NodeGrader:
     """Decorated with ``ray.remote`` by the head (``ray_pool.grader_class``), so importing needs no Ray."""
@@ -34,7 +44,8 @@ class NodeGrader:
         import ray
 
         self.node_id = ray.get_runtime_context().get_node_id()
-        self.root = Path(tempfile.mkdtemp(prefix="autograder-node-"))
+        _sweep_dead_slots()
+        self.root = Path(tempfile.mkdtemp(prefix=f"{ROOT_PREFIX}{os.getpid()}-"))
         self.root.chmod(0o711)
         self.assignment = unpack_course(course, self.root / "course", directory_name)
         (self.root / "subs").mkdir(mode=0o700)
