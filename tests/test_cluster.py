@@ -238,3 +238,57 @@ def test_without_ray_installed_the_flag_is_a_usage_error(tmp_path):
     done = subprocess.run([sys.executable, "-m", "autograder", "batch", "broadcasting", str(tmp_path),
                            "--out", str(tmp_path / "o"), "--ray"], capture_output=True, text=True, env=env)
     assert done.returncode == 2 and "torch-autograder[cluster]" in done.stderr, done.stderr
+
+
+def _reply(**changes) -> str:
+    results = {"score": 0, "execution_time": 0.1, "output": "", "tests": [
+        {"name": "t", "score": 0, "max_score": 1, "status": "failed", "visibility": "visible", "output": "",
+         "tags": ["correctness"]}]}
+    reply = {"student": "alice", "content_hash": "h1", "status": "graded", "seconds": 1.0, "results": results,
+             "failure_kinds": {}, "framework_error": "", "node_id": "n1"}
+    reply.update(changes)
+    return json.dumps(reply)
+
+
+def test_replies_are_validated_like_local_results():
+    """A node's reply is JSON checked by the head's pydantic models; anything else is refused."""
+    from autograder.batch.runner import Task
+    from autograder.cluster.reply import BadReply, parse_reply
+
+    task = Task("alice", "/x/alice.py", "h1")
+    outcome, node = parse_reply(task, _reply())
+    assert outcome.student == "alice" and outcome.results["tests"][0]["name"] == "t" and node == "n1"
+    bad = [_reply(student="bob"), _reply(content_hash="h2"), _reply(status="excellent"), _reply(seconds=-1),
+           _reply(extra="field"), _reply(results={"score": "lots"}), "not json", b"bytes", {"a": "dict"},
+           _reply(results={"score": 1, "tests": [], "sneaky": True})]
+    for payload in bad:
+        with pytest.raises(BadReply):
+            parse_reply(task, payload)
+
+
+def test_bundles_carry_regular_files_only_and_unpack_safely(tmp_path):
+    """Links in a submission folder are not sent; a hostile archive cannot escape its folder."""
+    import io
+    import tarfile
+
+    from autograder.cluster.bundle import PackedSubmission, pack_submission, unpack_submission
+
+    folder = tmp_path / "eve"
+    folder.mkdir()
+    (folder / "broadcasting.py").write_text("x = 1\n")
+    (folder / "passwd").symlink_to("/etc/passwd")
+    packed = pack_submission(folder)
+    with tarfile.open(fileobj=io.BytesIO(packed.data)) as tar:
+        assert tar.getnames() == ["eve/broadcasting.py"]
+    evil = io.BytesIO()
+    with tarfile.open(fileobj=evil, mode="w") as tar:
+        info = tarfile.TarInfo("../../escaped.py")
+        info.size = 1
+        tar.addfile(info, io.BytesIO(b"x"))
+    target = tmp_path / "node" / "sub"
+    target.mkdir(parents=True)
+    with pytest.raises(tarfile.TarError):
+        unpack_submission(PackedSubmission("eve", True, evil.getvalue()), target)
+    assert not (tmp_path / "escaped.py").exists()
+    odd = unpack_submission(PackedSubmission("../../etc/x.py", False, b"y = 2\n"), target)
+    assert odd == target / "x.py" and odd.read_text() == "y = 2\n"

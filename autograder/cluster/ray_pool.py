@@ -226,10 +226,10 @@ class RayPool:
     def _requeue_or_fail(self, node_id: str, slot: Slot, counter: collections.Counter[str], allowed: int) -> None:
         task = slot.task
         counter[task.student] += 1
-        if self.monitor is not None:
-            self.monitor.lost(node_id)
         if counter[task.student] < allowed:
             self.queue.appendleft(task)  # nothing was recorded for it: graded again elsewhere
+            if self.monitor is not None:
+                self.monitor.lost(node_id)
         else:
             self._record(node_id, lost_outcome(task, "crashed", time.monotonic() - slot.started))
 
