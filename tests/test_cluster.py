@@ -60,11 +60,7 @@ def course(tmp_path_factory) -> Path:
     shutil.copytree(ROOT / "solutions/broadcasting", root / "solutions/broadcasting")
     manifest = root / "assignments/broadcasting/assignment.toml"
     text = manifest.read_text().replace("call_timeout_s = 10", "call_timeout_s = 3")
-    text = text.replace("import_timeout_s = 30", "import_timeout_s = 5")
-    # Shorter timing (3 s cap instead of 20 s): solutions at the reference's speed still earn full
-    # speed points (ratio ~1 against full_at 1.5), at a fraction of the suite's time.
-    assert "zero_at = 6.0\n" in text
-    manifest.write_text(text.replace("zero_at = 6.0\n", "zero_at = 6.0\nmax_seconds = 3.0\nmin_samples = 5\n", 1))
+    manifest.write_text(text.replace("import_timeout_s = 30", "import_timeout_s = 5"))
     return root / "assignments/broadcasting"
 
 
@@ -133,7 +129,6 @@ def mixed_folder(subs: Path) -> None:
         {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": REFERENCE}]}))
     (subs / "erin.txt").write_text("my answers")
     (subs / "frank").mkdir()
-    (subs / "gina.py").write_text((CORPUS / "broadcasting/correct_einsum.py").read_text())
     (subs / "segfault.py").write_text((ADVERSARIAL / "segfault.py").read_text().replace("{HONEST}", HONEST))
 
 
@@ -147,10 +142,10 @@ def test_mixed_batch_on_the_cluster_matches_the_local_pool(cluster, course, tmp_
     done = batch_on(cluster, course, subs, tmp_path / "ray")
     ray_wall = time.monotonic() - started
     assert done.returncode == 0, done.stdout + done.stderr
-    print(f"mixed batch of 8: local pool {local_wall:.1f} s, Ray (2 nodes x 1 CPU) {ray_wall:.1f} s")
+    print(f"mixed batch of 7: local pool {local_wall:.1f} s, Ray (2 nodes x 1 CPU) {ray_wall:.1f} s")
     assert local.framework_errors == []
     mine, theirs = gradebook(tmp_path / "ray"), gradebook(tmp_path / "local")
-    assert set(mine) == set(theirs) == {"alice", "bob", "carol", "dave", "erin", "frank", "gina", "segfault"}
+    assert set(mine) == set(theirs) == {"alice", "bob", "carol", "dave", "erin", "frank", "segfault"}
     for student, row in theirs.items():
         other = mine[student]
         assert other["status"] == row["status"], student
