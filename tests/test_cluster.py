@@ -119,14 +119,17 @@ def insert_log(out: Path) -> sqlite3.Connection:
 
 
 def mixed_folder(subs: Path) -> None:
+    """Every kind of entry; only alice reaches timing (pairwise_sq_dists is wrong in carol's and dave's),
+    since a timed grading is the costliest part of the suite."""
     subs.mkdir()
     (subs / "alice.py").write_text(REFERENCE)
     (subs / "bob").mkdir()
     (subs / "bob" / "broadcasting.py").write_text(STUB)
     with zipfile.ZipFile(subs / "carol.zip", "w") as zf:
-        zf.writestr("hw1/broadcasting.py", (CORPUS / "broadcasting/bug_unbiased_std.py").read_text())
+        zf.writestr("hw1/broadcasting.py", (CORPUS / "broadcasting/bug_no_clamp.py").read_text())
+    notebook = (CORPUS / "broadcasting/bug_float32_out.py").read_text()
     (subs / "dave.ipynb").write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
-        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": REFERENCE}]}))
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": notebook}]}))
     (subs / "erin.txt").write_text("my answers")
     (subs / "frank").mkdir()
     (subs / "segfault.py").write_text((ADVERSARIAL / "segfault.py").read_text().replace("{HONEST}", HONEST))
