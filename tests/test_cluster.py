@@ -22,8 +22,9 @@ import time
 import zipfile
 from pathlib import Path
 
+import psutil
 import pytest
-from conftest import CORPUS, ROOT
+from conftest import CORPUS, ROOT, assert_no_leftovers
 
 from autograder.batch import run_batch
 from autograder.batch.store import SCHEMA
@@ -67,23 +68,21 @@ def course(tmp_path_factory) -> Path:
 def assert_no_node_sandboxes(wait: float = 10.0) -> None:
     """No zygote or worker of a cluster slot is left (they mount the slot's folder, named autograder-node-*).
 
-    The machine-wide leftover check of the other batch tests would also see other users' sandboxes.
+    Then no process of this installation's sandbox uids is left either (conftest's check).
     """
     def left() -> list[str]:
         found = []
-        for entry in os.listdir("/proc"):
-            try:
-                cmd = Path(f"/proc/{entry}/cmdline").read_bytes()
-            except OSError:
-                continue
-            if entry.isdigit() and b"/autograder-node-" in cmd and b"bwrap" in cmd.split(b"\0")[0]:
-                found.append(f"{entry}: {cmd[:200]!r}")
+        for proc in psutil.process_iter(["cmdline"]):
+            cmd = proc.info["cmdline"] or []
+            if cmd and cmd[0].endswith("bwrap") and any("/autograder-node-" in part for part in cmd):
+                found.append(f"{proc.pid}: {' '.join(cmd)[:200]}")
         return found
 
     deadline = time.monotonic() + wait
     while left() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert left() == []
+    assert_no_leftovers()
 
 
 def batch_on(cluster: LoopbackCluster, assignment: Path, subs: Path, out: Path, *extra: str,
