@@ -239,11 +239,15 @@ def build_student(
     assignments: Annotated[list[str] | None, typer.Argument(help="default: all")] = None,
     check_only: Annotated[bool, typer.Option("--check", help="fail if the templates are out of date")] = False,
 ) -> None:
-    """Regenerate student_template/ from solutions/ (stubs from BEGIN/END SOLUTION markers)."""
-    from autograder.stubgen import build_templates
+    """Regenerate student_template/ from solutions/ and the handouts' speed sections from the manifests."""
+    from autograder.stubgen import StubError, build_templates
 
     chosen = [resolve_assignment(a) for a in assignments] if assignments else list_assignments()
-    stale = build_templates(chosen, check=check_only)
+    try:
+        stale = build_templates(chosen, check=check_only)
+    except StubError as exc:
+        err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
     for path in stale:
         out.print(f"{'out of date' if check_only else 'wrote'}: {path}")
     if check_only and stale:
@@ -278,20 +282,18 @@ def gradescope(
 def calibrate(
     assignment: Annotated[str, typer.Argument(help="slug or assignment folder")],
     device: DeviceOpt = Device.cpu,
+    repeats: Annotated[int, typer.Option(help="timings of each variant, interleaved")] = 3,
 ) -> None:
-    """Time the reference and solutions/<slug>/slow.py; print ratios to set thresholds."""
-    from rich.table import Table
-
+    """Time every staff variant (solutions/<slug>/speed_variants/) against the reference; propose thresholds."""
     from autograder.calibrate import calibrate as calibrate_api
+    from autograder.calibrate_report import print_spectra
+    from autograder.grading import resolve_device
 
-    rows = calibrate_api(resolve_assignment(assignment), device=device.value)
-    table = Table(title=f"calibration ({device.value})")
-    for col in ("function", "reference ms", "reference/ref", "slow/ref", "full at", "zero at", "advice"):
-        table.add_column(col)
-    for c in rows:
-        table.add_row(c.part, f"{c.reference_ms:.2f}", f"{c.reference_ratio:.2f}x", f"{c.slow_ratio:.1f}x",
-                      f"{c.full_at:g}x", f"{c.zero_at:g}x", "\n".join(c.problems) or "ok")
-    out.print(table)
+    if repeats < 1:
+        raise UsageError("--repeats must be at least 1")
+    rows = calibrate_api(resolve_assignment(assignment), device=resolve_device(device.value), repeats=repeats,
+                         progress=lambda line: err.print(line, markup=False, highlight=False))
+    print_spectra(out, rows)
 
 
 @app.command()

@@ -98,12 +98,7 @@ def grade(assignment: Assignment, submission: Path | None, *, mode: str = "grade
     paths = [str(assignment.public_tests)]
     if mode == "grade" and assignment.hidden_tests is not None:
         paths.append(str(assignment.hidden_tests))
-    quiet = [f"-p no:{name}" for name in ("cacheprovider", "terminal", "logging", "unraisableexception",
-                                          "threadexception", "faulthandler", "junitxml", "pastebin",
-                                          "doctest", "stepwise", "warnings")]
-    args = paths + " ".join(quiet).split() + ["-p", "autograder.pytest_plugin",
-                    "--assert=plain", "--import-mode=importlib", "-o", "python_files=test_*.py",
-                    "--rootdir", str(assignment.directory.parent), "-c", os.devnull]
+    args = pytest_args(assignment, paths) + ["-p", "autograder.pytest_plugin"]
     old = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     try:
@@ -123,6 +118,16 @@ def grade(assignment: Assignment, submission: Path | None, *, mode: str = "grade
     if results_path is not None:
         report.results.write(results_path)
     return report
+
+
+def pytest_args(assignment: Assignment, paths: list[str]) -> list[str]:
+    """pytest's command line for running graders: quiet, no user config, no caches."""
+    quiet = [f"-p no:{name}" for name in ("cacheprovider", "terminal", "logging", "unraisableexception",
+                                          "threadexception", "faulthandler", "junitxml", "pastebin",
+                                          "doctest", "stepwise", "warnings")]
+    return paths + " ".join(quiet).split() + [
+        "--assert=plain", "--import-mode=importlib", "-o", "python_files=test_*.py",
+        "--rootdir", str(assignment.directory.parent), "-c", os.devnull]
 
 
 @contextlib.contextmanager

@@ -80,6 +80,12 @@ class Timed(Strict):
     sizes: dict[Literal["cpu", "cuda"], dict[str, int]] = Field(
         description="per device: named sizes passed to the grader's input builder"
     )
+    full_points_for: str = Field(
+        min_length=1, description="what earns all the speed points, in words the handout prints "
+        "(e.g. 'any loop-free solution'); staff variants in solutions/<slug>/speed_variants/acceptable_*.py")
+    no_points_for: str = Field(
+        min_length=1, description="what earns none, in words the handout prints (e.g. 'a Python loop over "
+        "pixels or batch items'); staff variants in solutions/<slug>/speed_variants/unacceptable_*.py")
     full_at: float = Field(1.5, gt=0, description="ratio at or below which all points are earned")
     zero_at: float = Field(6.0, gt=0, description="ratio at or above which no points are earned")
     leaderboard: bool = Field(False, description="publish the ratio on Gradescope's leaderboard")

@@ -51,12 +51,24 @@ def make_stub(source: str, filename: str = "<reference>") -> str:
 
 
 def template_files(assignment: Assignment) -> dict[Path, str]:
-    """Every file ``build-student`` writes for one assignment, with its content."""
+    """Every file ``build-student`` writes for one assignment, with its content.
+
+    Besides the stubs, that is the handout's generated speed section (``handout.py``).
+    """
+    from autograder.handout import HandoutError, render
+
+    files: dict[Path, str] = {}
+    if assignment.handout.is_file():
+        try:
+            files[assignment.handout] = render(assignment.handout.read_text(), assignment.manifest,
+                                               str(assignment.handout))
+        except HandoutError as exc:
+            raise StubError(str(exc)) from None
     ref = assignment.reference_file
     target = assignment.template_dir
     if ref is None or target is None:
-        return {}
-    files = {target / ref.name: make_stub(ref.read_text(), str(ref))}
+        return files
+    files[target / ref.name] = make_stub(ref.read_text(), str(ref))
     try:
         from autograder.notebooks import student_notebook
     except ImportError:

@@ -16,8 +16,9 @@ Protocol (one timed function):
    the reference's.
 6. Each sample pairs the two sides on the same inputs, back to back, so slow
    drifts in machine load cancel; sampling stops when the per-pair ratios are
-   stable (IQR/median under a bound), the verdict is already certain, or a time
-   cap is hit. The median of the per-pair ratios decides.
+   stable (IQR/median under a bound), the verdict is already certain (a quarter
+   of the ratios at 1.5x ``zero_at`` or more, or three quarters at ``full_at`` / 1.5
+   or less), or a time cap is hit. The median of the per-pair ratios decides.
 """
 
 from __future__ import annotations
@@ -173,6 +174,8 @@ def _should_stop(student: list[float], reference: list[float], spec: Timed, elap
         return "stable"
     if sorted(ratios)[n // 4] >= 1.5 * spec.zero_at:
         return "verdict certain (far too slow)"
+    if sorted(ratios)[(3 * n) // 4] <= spec.full_at / 1.5:
+        return "verdict certain (well within full points)"
     return ""
 
 

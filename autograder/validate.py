@@ -2,7 +2,9 @@
 
 For each assignment: the manifest loads; the reference earns every point and is
 timed in every timed part (so each has a perf grader); the generated stub earns
-none; the committed template matches the reference; no ``autograder new``
+none; the committed template and the handout's generated speed section match
+the reference and the manifest; every staff speed variant gets the verdict its
+contract promises, timed on this machine's device; no ``autograder new``
 placeholder is left. It also lists the aten operators each ban blocks, since a
 regular expression is easy to get too wide or too narrow.
 """
@@ -17,7 +19,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from autograder.course import Assignment
+from autograder.course import Assignment, UsageError
 from autograder.manifest import Manifest, ManifestError
 from autograder.scaffold import TODO, leftover_todos
 from autograder.stubgen import StubError, build_templates, make_stub
@@ -43,7 +45,8 @@ def blocked_aten(manifest: Manifest) -> dict[str, list[str]]:
 
 
 def validate_one(assignment: Assignment) -> Validation:
-    from autograder.grading import FrameworkError, grade
+    from autograder.calibrate import contract_problems
+    from autograder.grading import FrameworkError, grade, resolve_device
 
     started = time.monotonic()
     try:
@@ -78,10 +81,16 @@ def validate_one(assignment: Assignment) -> Validation:
         if stub_report.score > 0:
             won = [t.name for t in stub_report.results.tests if t.score > 0]
             v.problems.append("the stub earns points in: " + "; ".join(won))
-    except (FrameworkError, StubError) as exc:
+        if not v.problems:
+            v.problems += contract_problems(assignment, resolve_device("auto"))
+    except (FrameworkError, StubError, UsageError) as exc:
         v.problems.append(str(exc))
-    if build_templates([assignment], check=True):
-        v.problems.append("student_template/ is out of date: run `autograder build-student`")
+    try:
+        if build_templates([assignment], check=True):
+            v.problems.append("student_template/ or the handout's speed section is out of date: "
+                              "run `autograder build-student`")
+    except StubError as exc:
+        v.problems.append(str(exc))
     v.seconds = time.monotonic() - started
     return v
 

@@ -1,4 +1,4 @@
-"""How stable are performance verdicts? Grade the reference and the slow solution N times each.
+"""How stable are performance verdicts? Grade the reference and every staff speed variant N times each.
 
 For every timed function it prints the ratio's mean, coefficient of variation (CV), range,
 and how many runs changed verdict (points earned differing from the most common outcome).
@@ -19,9 +19,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from autograder.calibrate import slow_solution
 from autograder.course import list_assignments, resolve_assignment
 from autograder.grading import grade
+from autograder.speed_variants import speed_variants
 
 
 def runs_for(assignment, path: Path, runs: int, device: str) -> dict[str, list[dict]]:
@@ -48,7 +48,8 @@ def main() -> None:
     for col in ("assignment", "function", "solution", "ratio mean", "CV", "min-max", "verdicts", "changes"):
         table.add_column(col)
     for assignment in chosen:
-        for label, path in [("reference", assignment.reference_file), ("slow", slow_solution(assignment))]:
+        solutions = [("reference", assignment.reference_file)] + [(v.name, v.path) for v in speed_variants(assignment)]
+        for label, path in solutions:
             for part, timings in runs_for(assignment, path, args.runs, args.device).items():
                 ratios = [t["ratio"] for t in timings]
                 mean = statistics.mean(ratios)

@@ -8,7 +8,8 @@ from conftest import CORPUS, ROOT, grade_source, group_scores, output_of
 from autograder.timing import score_fraction
 
 PERF = "pairwise_sq_dists: speed (time / reference time)"
-SLOW = (ROOT / "solutions/broadcasting/slow.py").read_text()
+SLOW = (ROOT / "solutions/broadcasting/speed_variants/unacceptable_row_loop.py").read_text().replace(
+    "from __future__ import annotations\n", "")
 REFERENCE = (ROOT / "solutions/broadcasting/broadcasting.py").read_text()
 
 

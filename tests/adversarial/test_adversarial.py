@@ -161,7 +161,8 @@ def listener():
 
 def case_source(name: str, ctx: dict) -> str:
     source = (CASES / f"{name}.py").read_text()
-    slow = (ROOT / "solutions/broadcasting/slow.py").read_text()
+    slow = (ROOT / "solutions/broadcasting/speed_variants/unacceptable_row_loop.py").read_text().replace(
+        "from __future__ import annotations\n", "")
     reference = (ROOT / "solutions/broadcasting/broadcasting.py").read_text()
     subs = {"HONEST": HONEST, "SLOW": slow, "REFERENCE": reference.replace("from __future__ import annotations\n", ""),
             "PORT": str(ctx["port"]), "MARKER": str(ctx["marker"]), "ROOT": str(ROOT),

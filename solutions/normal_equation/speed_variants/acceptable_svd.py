@@ -1,4 +1,6 @@
-"""A deliberately slow but correct normal_equation solution, for `autograder calibrate`."""
+"""Acceptable speed variant: thin SVD of X, small singular values dropped, batched."""
+# varies: normal_equation
+
 from __future__ import annotations
 
 import torch
@@ -12,15 +14,18 @@ def add_bias(X: Tensor) -> Tensor:
 
 
 def normal_equation(X: Tensor, y: Tensor) -> Tensor:
-    """Correct but slow: one small system at a time in a Python loop over the batch."""
-    batch = X.shape[:-2]
-    Xf = X.reshape(-1, *X.shape[-2:])
-    yf = y.reshape(-1, y.shape[-1])
-    out = torch.empty(Xf.shape[0], X.shape[-1], dtype=X.dtype, device=X.device)
-    for i in range(Xf.shape[0]):
-        out[i] = torch.linalg.pinv(Xf[i]) @ yf[i]
-    return out.reshape(*batch, X.shape[-1])
+    """The least-squares ``theta`` [..., D] minimising ``||X theta - y||^2``, batched over leading dimensions.
 
+    ``X`` is [..., N, D] and ``y`` is [..., N]. With full column rank this is
+    ``(X^T X)^-1 X^T y``; when ``X^T X`` is singular, the minimum-norm solution
+    (as the pseudo-inverse gives). Forbidden: torch.linalg.lstsq,
+    numpy.linalg.lstsq. Timed (a large batch of small systems): no Python loops.
+    """
+    U, S, Vh = torch.linalg.svd(X, full_matrices=False)
+    cutoff = S.amax(dim=-1, keepdim=True) * (max(X.shape[-2:]) * torch.finfo(X.dtype).eps)
+    inv = torch.where(S > cutoff, 1.0 / S, torch.zeros_like(S))
+    coef = inv * (U.transpose(-2, -1) @ y.unsqueeze(-1)).squeeze(-1)
+    return (Vh.transpose(-2, -1) @ coef.unsqueeze(-1)).squeeze(-1)
 
 
 def feature_scale(X: Tensor) -> tuple[Tensor, Tensor, Tensor]:
