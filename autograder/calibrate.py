@@ -128,6 +128,9 @@ class _SpectrumRun:
                 shutil.rmtree(session.workdir, ignore_errors=True)
         self.staging.cleanup()
 
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.addinivalue_line("markers", "group(name): the manifest group a grader belongs to")
+
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
         manifest = self.assignment.manifest
         perf = {g.name for g in manifest.groups if g.kind == "performance"}
@@ -197,7 +200,7 @@ def calibrate(assignment: Assignment, device: str = "cpu", *, repeats: int = 3, 
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     try:
         with grader_helpers(paths):
-            pytest.main(pytest_args(assignment, paths), plugins=[run])
+            pytest.main(pytest_args(assignment, paths) + ["-s"], plugins=[run])  # -s: progress lines show
     finally:
         run.close()
         if old is None:

@@ -64,6 +64,7 @@ def test_a_drifted_handout_fails_the_check_and_build_student_repairs_it(tmp_path
         build_templates([assignment], check=True)
 
 
+@pytest.mark.slow  # about 6 min under load for the 24 variants; `validate` checks the same
 @pytest.mark.parametrize("slug", TIMED)
 def test_every_variant_is_correct(tmp_path, slug):
     """Speed points need every correctness test: each variant must earn all correctness points."""

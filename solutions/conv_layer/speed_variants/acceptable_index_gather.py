@@ -1,4 +1,5 @@
-"""Acceptable speed variant: classic index-gather im2col (CS231n style, no Python loops): columns by advanced indexing, col2im with index_put_(accumulate=True), dw with index_add_ free matmuls (reported as wrongly penalised in issue 13)."""
+"""Acceptable speed variant: classic index-gather im2col (CS231n style, no Python loops): columns by
+advanced indexing, dx by index_put_(accumulate=True) (reported as wrongly penalised in issue 13)."""
 # varies: conv2d_forward, conv2d_backward
 
 from __future__ import annotations
