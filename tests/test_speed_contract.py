@@ -10,9 +10,12 @@ with no flips between repetitions.
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 
 import pytest
-from conftest import grade_source, group_scores, shared_spawner
+import torch
+from conftest import ROOT, grade_source, group_scores, shared_spawner
 
 from autograder.calibrate import calibrate, summary
 from autograder.course import Assignment, list_assignments, resolve_assignment
@@ -88,3 +91,18 @@ def test_every_variant_earns_what_the_contract_promises(slug):
             expected = 1.0 if v.expects_full(s.part) else 0.0
             assert fractions == [expected] * REPEATS, (s.part, v.name, ratios, table)
         assert s.violations() == [], table
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA: gpu_check measures instead")
+def test_gpu_check_without_cuda_says_so_and_exits_0():
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks/gpu_check.py")], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "no CUDA device" in done.stdout and "unmeasured" in done.stdout
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA: the CUDA sizes are calibrated on a GPU")
+@pytest.mark.parametrize("slug", TIMED)
+def test_every_variant_earns_what_the_contract_promises_on_cuda(slug):
+    spectra = calibrate(resolve_assignment(slug), "cuda", repeats=REPEATS)
+    assert [p for s in spectra for p in s.violations()] == []
