@@ -83,7 +83,13 @@ def build_templates(assignments: list[Assignment], check: bool = False) -> list[
     """Write (or, with ``check``, only compare) the templates; returns the files that differ."""
     stale = []
     for assignment in assignments:
-        for path, content in template_files(assignment).items():
+        files = template_files(assignment)
+        handout = files.get(assignment.handout)
+        if not check and handout is not None and assignment.handout.read_text() != handout:
+            assignment.handout.write_text(handout)  # first: the notebooks quote the handout
+            stale.append(assignment.handout)
+            files = template_files(assignment)
+        for path, content in files.items():
             if path.exists() and path.read_text() == content:
                 continue
             stale.append(path)
