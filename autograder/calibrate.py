@@ -18,6 +18,7 @@ import os
 import shutil
 import statistics
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -167,8 +168,11 @@ class _SpectrumRun:
             for v in order:
                 if v.name in result.failures:
                     continue
+                variant = self.session(v.name, v.path)
+                for session in (variant, reference):  # each timing gets a grading's time budget, as in `grade`
+                    session.deadline = time.monotonic() + manifest.limits.total_timeout_s
                 try:
-                    t = compare(self.session(v.name, v.path), reference, spec, make_inputs, sizes,
+                    t = compare(variant, reference, spec, make_inputs, sizes,
                                 device=self.device, forbidden=manifest.forbidden_for(part), timeout=timeout,
                                 check=check or default_check(part), checksum_rtol=checksum_rtol, build=build)
                 except GradingFailure as exc:
