@@ -2,7 +2,7 @@
 
 Every file an assignment needs is written in its place (docs/authoring.md §1),
 and each toy part (it doubles its input) is graded for real: public, hidden and
-perf graders, a shared checks module, a slow solution for ``calibrate``. The
+perf graders, a shared checks module, staff speed variants for ``calibrate``. The
 author replaces working code with working code; every place to edit carries
 ``TODO(autograder new)``, and ``validate`` refuses the assignment while one is
 left, so a scaffold is never shipped by accident.
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.course import UsageError
+from autograder.handout import BEGIN, END
 
 TODO = "TODO(autograder new)"
 SLUG = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -53,7 +54,8 @@ def _manifest(p: Plan) -> str:
     t = p.timed
     out += ["[[groups]]", f'name = "{t}_perf"', f'part = "{t}"', f'title = "{t}: speed (time / reference time)"',
             "points = 2", 'kind = "performance"', "",
-            "[[timed]]", f'part = "{t}"', f'group = "{t}_perf"', "full_at = 1.5", "zero_at = 6.0", "max_seconds = 10",
+            "[[timed]]", f'part = "{t}"', f'group = "{t}_perf"', 'full_points_for = "any loop-free solution"',
+            'no_points_for = "a Python loop over rows"', "full_at = 1.5", "zero_at = 6.0", "max_seconds = 10",
             "sizes.cpu = { n = 2048, d = 1024 }", "sizes.cuda = { n = 16384, d = 4096 }", ""]
     return "\n".join(out)
 
@@ -87,10 +89,11 @@ autograder check {p.slug}            # grades ./{p.slug}.py
 - Expected values are computed on the grader's side in float64 from the same
   inputs, so any sound technique passes.
 - Hidden tests use random shapes, float64 and non-contiguous inputs.
-- `{p.timed}` is **timed**: once every correctness test of it passes, its
-  speed is compared with the reference solution's on the same inputs (a ratio:
-  full points at 1.5x the reference's time or less, none from 6x on).
+- `{p.timed}` is **timed**: see [Speed points](#speed-points).
 - Outputs keep the input dtype and device; never modify an input in place.
+
+{BEGIN}
+{END}
 """
 
 
@@ -115,10 +118,31 @@ from torch import Tensor
 '''
 
 
+ACCEPTABLE = {"mul": "torch.mul(x, 2)", "add": "x + x", "out": "torch.empty_like(x).copy_(x).mul_(2)"}
+
+
+def _acceptable(p: Plan, technique: str) -> str:
+    funcs = "\n\n\n".join(f'''def {part}(x: Tensor) -> Tensor:
+    return {ACCEPTABLE[technique] if part == p.timed else "x * 2"}''' for part in p.parts)
+    return f'''"""Acceptable speed variant of {p.slug}: {p.timed} as {ACCEPTABLE[technique]} (docs/speed.md)."""
+# varies: {p.timed}
+# {TODO}: a loop-free technique different from the reference, for `autograder calibrate`.
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+{funcs}
+'''
+
+
 def _slow(p: Plan) -> str:
     rest = "\n\n\n".join(f'''def {part}(x: Tensor) -> Tensor:
     return x * 2''' for part in p.parts[1:])
-    return f'''"""A deliberately slow but correct {p.slug} solution, for `autograder calibrate`."""
+    return f'''"""Unacceptable speed variant of {p.slug}: a Python loop over rows (correct, too slow; docs/speed.md)."""
+# varies: {p.timed}
 # {TODO}: the reference, with the timed function written the way an unvectorised student would.
 
 from __future__ import annotations
@@ -268,7 +292,8 @@ def files(root: Path, p: Plan) -> dict[Path, str]:
         a / "tests" / f"{p.slug}_checks.py": _checks(p),
         a / "tests" / f"test_{p.slug}_public.py": _public(p),
         s / f"{p.slug}.py": _reference(p),
-        s / "slow.py": _slow(p),
+        s / "speed_variants" / "unacceptable_row_loop.py": _slow(p),
+        **{s / "speed_variants" / f"acceptable_{name}.py": _acceptable(p, name) for name in ACCEPTABLE},
         s / "tests" / f"test_{p.slug}_hidden.py": _hidden(p),
         s / "tests" / f"test_{p.slug}_perf.py": _perf(p),
         root / "tests" / "corpus" / p.slug / "README.md": CORPUS_README.format(slug=p.slug),

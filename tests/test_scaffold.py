@@ -36,7 +36,10 @@ def test_new_writes_every_file_and_never_overwrites(tmp_path):
     expected = ["assignments/toy_numerics/assignment.toml", "assignments/toy_numerics/README.md",
                 "assignments/toy_numerics/tests/toy_numerics_checks.py",
                 "assignments/toy_numerics/tests/test_toy_numerics_public.py", "solutions/toy_numerics/toy_numerics.py",
-                "solutions/toy_numerics/slow.py", "solutions/toy_numerics/tests/test_toy_numerics_hidden.py",
+                "solutions/toy_numerics/speed_variants/unacceptable_row_loop.py",
+                "solutions/toy_numerics/speed_variants/acceptable_mul.py",
+                "solutions/toy_numerics/speed_variants/acceptable_add.py",
+                "solutions/toy_numerics/speed_variants/acceptable_out.py", "solutions/toy_numerics/tests/test_toy_numerics_hidden.py",
                 "solutions/toy_numerics/tests/test_toy_numerics_perf.py", "tests/corpus/toy_numerics/README.md"]
     assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()) == sorted(expected)
     assert "build-student toy_numerics" in proc.stdout

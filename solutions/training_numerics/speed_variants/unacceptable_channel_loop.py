@@ -1,4 +1,5 @@
-"""A deliberately slow but correct training_numerics solution, for `autograder calibrate`."""
+"""Unacceptable speed variant: batch_norm one channel at a time in a Python loop (correct, too slow)."""
+# varies: batch_norm
 
 from __future__ import annotations
 
