@@ -39,6 +39,8 @@ TIMED = """
 [[timed]]
 part = "f"
 group = "f_perf"
+full_points_for = "any loop-free solution"
+no_points_for = "a Python loop over rows"
 sizes.cpu = { n = 4 }
 """
 
@@ -67,6 +69,8 @@ def test_good_manifest_loads(tmp_path):
      "part 'f' needs a public correctness group"),
     (GOOD + PERF, "(top level)", "performance group 'f_perf' needs exactly one [[timed]] entry"),
     (GOOD + PERF + TIMED + TIMED, "(top level)", "a part is timed at most once"),
+    (GOOD + PERF + TIMED.replace('full_points_for = "any loop-free solution"\n', ""), "timed.0.full_points_for",
+     "Field required"),  # the speed contract is data the handout prints: never left out
     (GOOD + PERF + TIMED.replace('group = "f_perf"', 'group = "f_hidden"'), "(top level)",
      "must name a performance group of 'f'"),
 ])
