@@ -62,12 +62,19 @@ def check(
     device: DeviceOpt = Device.auto,
 ) -> None:
     """Run the public tests on your work and explain what to fix."""
-    from autograder.grading import grade as grade_api
-    from autograder.report_cli import print_report
+    from autograder.prestart import prestart
 
     a = resolve_assignment(assignment)
     path = _existing(submission or Path.cwd() / a.manifest.submission_file, "submission")
-    report = grade_api(a, path, mode="check", device=device.value)
+    spawner = prestart(a, device.value)  # the worker imports torch while we import torch and pytest
+    try:
+        from autograder.grading import grade as grade_api
+        from autograder.report_cli import print_report
+
+        report = grade_api(a, path, mode="check", device=device.value, spawner=spawner)
+    finally:
+        if spawner is not None:
+            spawner.close()
     print_report(out, a, report, audience="student")
 
 
@@ -294,6 +301,20 @@ def calibrate(
     rows = calibrate_api(resolve_assignment(assignment), device=resolve_device(device.value), repeats=repeats,
                          progress=lambda line: err.print(line, markup=False, highlight=False))
     print_spectra(out, rows)
+
+
+@app.command("feedback-gallery")
+def feedback_gallery(
+    out_file: Annotated[Path, typer.Option("--out", help="the gallery to write")] = Path("docs/feedback-gallery.md"),
+    corpus: Annotated[Path, typer.Option("--corpus", help="folder of <slug>/bug_*.py")] = Path("tests/corpus"),
+) -> None:
+    """Regenerate docs/feedback-gallery.md: for each bug of the corpus, the feedback students read."""
+    from autograder.gallery import build
+
+    if not corpus.is_dir():
+        raise UsageError(f"{corpus} is not a folder of buggy submissions (<slug>/bug_*.py)")
+    text = build(out_file, corpus)
+    out.print(f"wrote {out_file} ({text.count(chr(10) + '### ')} bugs)")
 
 
 @app.command()

@@ -43,10 +43,11 @@ class StudentError(GradingFailure):
             where = f" (at {tb[-1][0]}:{tb[-1][1]} in {tb[-1][2]})"
         if "MemoryError" in self.mro or "can't allocate memory" in self.message or "out of memory" in self.message:
             self.kind = "memory"
-        if self.type_name == "NotImplementedError":
-            summary = f"{fn} is not implemented yet (raises NotImplementedError)"
-        else:
-            summary = f"{fn} raised {self.type_name}: {self.message}".rstrip(": ") + where
+        if self.type_name == "NotImplementedError":  # the stub: one line, no call, no traceback
+            self.kind = "not_implemented"
+            super().__init__(f"{fn} is not implemented yet (raises NotImplementedError)")
+            return
+        summary = f"{fn} raised {self.type_name}: {self.message}".rstrip(": ") + where
         details = f"call: {call}"
         lines = [f"  {f[0]}:{f[1]} in {f[2]}: {f[3]}" for f in tb if isinstance(f, list) and len(f) == 4]
         if lines:

@@ -72,6 +72,13 @@ def _hypothesis_profile() -> None:
     settings.load_profile("autograder")
 
 
+def _uses_hypothesis(assignment: Assignment, mode: str) -> bool:
+    """Do the graders that will run import hypothesis? (Importing it costs ~0.2 s: not for nothing.)"""
+    folders = [assignment.public_tests] + ([assignment.hidden_tests] if mode == "grade" else [])
+    return any("hypothesis" in path.read_text(errors="replace")
+               for folder in folders if folder is not None and folder.is_dir() for path in folder.glob("*.py"))
+
+
 def grade(assignment: Assignment, submission: Path | None, *, mode: str = "grade", device: str = "cpu",
           seed: int | None = None, caps: Capabilities | None = None, workdir: Path | None = None,
           results_path: Path | None = None, limits: dict[str, Any] | None = None,
@@ -87,7 +94,8 @@ def grade(assignment: Assignment, submission: Path | None, *, mode: str = "grade
         assignment = _with_limits(assignment, limits)
     caps = caps or detect()
     device = resolve_device(device)
-    _hypothesis_profile()
+    if _uses_hypothesis(assignment, mode):
+        _hypothesis_profile()
     if mode == "grade" and assignment.hidden_tests is None and any(g.hidden for g in assignment.manifest.groups):
         from autograder.course import UsageError
 
@@ -172,6 +180,27 @@ def _status(session: Any) -> Status:
     return "graded"
 
 
+def what_to_do(problem: str, module_file: str) -> str:
+    """One line of advice for a submission-level problem (said once, at the top of the feedback)."""
+    stem = Path(module_file).stem
+    if ".ipynb" in problem or "notebook" in problem:
+        advice = (f"save the notebook again from Jupyter or Colab (File > Download > .ipynb) and hand in "
+                  f"that {stem}.ipynb, or hand in {module_file}")
+    elif "SyntaxError" in problem or "IndentationError" in problem or "TabError" in problem:
+        advice = f"fix that line (`python {module_file}` shows the same error), then check again"
+    elif "did not finish" in problem:
+        advice = ("code at the top level runs when your file is imported: move experiments and long runs under "
+                  "`if __name__ == \"__main__\":`")
+    elif "forbidden" in problem:
+        advice = "remove that call from the top level of your file"
+    elif problem.startswith("importing"):
+        advice = (f"code at the top level runs when your file is imported; `python {module_file}` shows the "
+                  "same error")
+    else:
+        advice = f"hand in {module_file} (or {stem}.ipynb, or a folder or .zip that holds it)"
+    return f"What to do: {advice}. No test could run until then."
+
+
 def _report(run: GradingRun, caps: Capabilities, elapsed: float) -> GradeReport:
     session = run.session
     if session.weaker_limits:  # a limit the worker could not set is a protection not in force
@@ -180,10 +209,13 @@ def _report(run: GradingRun, caps: Capabilities, elapsed: float) -> GradeReport:
     status = _status(session)
     cases = list(run.cases.values())
     header_lines = []
+    module_file = run.assignment.manifest.submission_file
     if session.submission_error:
         header_lines.append(f"Nothing to grade: {session.submission_error}")
+        header_lines.append(what_to_do(session.submission_error, module_file))
     elif session.import_failure is not None:
         header_lines.append(session.import_failure.render(hidden=False))
+        header_lines.append(what_to_do(session.import_failure.summary, module_file))
     if session.staged is not None:
         header_lines += session.staged.notes
     internal = [f"{c.nodeid}: {c.internal_error}" for c in cases if c.internal_error]

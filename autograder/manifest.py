@@ -58,6 +58,8 @@ class Part(Strict):
     forbidden: list[str] = Field(default_factory=list, description="dotted names banned in this part only")
     timeout_s: float | None = Field(None, gt=0, description="overrides limits.call_timeout_s")
     summary: str = ""
+    dtype_rule: str | None = Field(None, description="the handout's dtype rule for this part's results, "
+                                   "shown when a dtype is wrong; overrides the assignment's")
 
 
 class Group(Strict):
@@ -111,6 +113,8 @@ class Manifest(Strict):
     title: str
     submission: str = Field("", description="file name students submit; defaults to <slug>.py")
     seed: int = 0
+    dtype_rule: str = Field("", description="the handout's dtype rule for results (e.g. 'outputs keep the "
+                            "input dtype'), shown when a dtype is wrong; empty: the handout states none")
     limits: Limits = Limits()
     forbidden: Forbidden = Forbidden()
     parts: list[Part] = Field(min_length=1)
@@ -162,6 +166,11 @@ class Manifest(Strict):
 
     def group(self, name: str) -> Group:
         return next(g for g in self.groups if g.name == name)
+
+    def dtype_rule_for(self, part: str | None) -> str:
+        """The dtype rule the handout states for ``part``'s results ("" when it states none)."""
+        own = self.part(part).dtype_rule if part in {p.name for p in self.parts} else None
+        return self.dtype_rule if own is None else own
 
     def forbidden_for(self, part: str | None) -> list[str]:
         """Python names banned while ``part`` runs (assignment-wide plus the part's own)."""

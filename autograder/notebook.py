@@ -1,6 +1,6 @@
 """``check("part")`` inside Jupyter or Colab: the public tests, on what the student has run.
 
-The student notebook's set-up cell makes ``check = Checker(slug, graders)``;
+The student notebook's (folded) set-up cell makes ``check = Checker(slug, graders, sha256=...)``;
 each check cell calls it. A check rebuilds the student's module from the
 cells this kernel has executed, in the order they ran (IPython's input
 history), writes it as a notebook, and grades it with ``grading.grade`` in
@@ -42,13 +42,33 @@ class CheckResult:
 
 
 
+def digest(graders: str) -> str:
+    """A short fingerprint of the packed graders: the set-up cell carries it to detect damage."""
+    import hashlib
+
+    return hashlib.sha256(graders.encode()).hexdigest()[:16]
+
+
+class DamagedSetup(ValueError):
+    """The set-up cell's packed tests were edited (a stray keystroke): say so, and how to repair it."""
+
+    def __init__(self, slug: str) -> None:
+        super().__init__(
+            f"the set-up cell of this notebook was changed, so the public tests it carries are damaged. "
+            f"Copy the set-up cell from a fresh copy of {slug}.ipynb over this one (or download the notebook "
+            "again and move your code into it), then run it again. Your own cells are not affected.")
+
+
 class Checker:
     """``check("expand_to")`` runs that part's public tests; ``check()`` runs them all."""
 
-    def __init__(self, slug: str, graders: str) -> None:
+    def __init__(self, slug: str, graders: str, sha256: str = "") -> None:
         self.slug = slug
         self._graders = graders
         self.last: CheckResult | None = None
+        graded = sys._getframe(1).f_globals.get("__autograder_notebook__")
+        if sha256 and digest(graders) != sha256 and not graded:
+            raise DamagedSetup(slug)
 
     def __call__(self, part: str | None = None) -> None:
         """Prints the result (returns nothing, so Jupyter shows no Out[] line); see ``last``."""
@@ -56,7 +76,10 @@ class Checker:
             return None  # this notebook is being graded: the grader runs the tests, not the notebook
         from autograder.export.bundle import materialize
 
-        assignment = materialize(self._graders)
+        try:
+            assignment = materialize(self._graders)
+        except (ValueError, OSError, KeyError, TypeError) as exc:  # bz2: OSError; base64, JSON: ValueError
+            raise DamagedSetup(self.slug) from exc
         manifest = assignment.manifest
         parts = [p.name for p in manifest.parts]
         if part is not None and part not in parts:
@@ -120,15 +143,17 @@ def _first_problems(output: str, keep: int = 3) -> list[str]:
 
 
 def summarize(report: Any, part: str | None, n_cells: int) -> CheckResult:
+    from autograder.results import format_score
+
     results = report.results
     what = part or "all parts"
-    lines = [f"{what}: {results.score:g} / {results.max_score:g} public points "
+    lines = [f"{what}: {format_score(results.score)} / {format_score(results.max_score)} public points "
              f"(on the {n_cells} cell(s) run in this session; cell n is the one shown as [n])"]
     header = results.output.rsplit("\n", 1)[0] if "\n" in results.output else ""
     lines += [f"  note: {line}" for line in header.splitlines() if line.strip()]
     for test in results.tests:
         mark = "PASS" if test.status == "passed" else "FAIL"
-        lines.append(f"  [{mark}] {test.name}: {test.score:g}/{test.max_score:g}")
+        lines.append(f"  [{mark}] {test.name}: {format_score(test.score)}/{format_score(test.max_score)}")
         if test.status != "passed":
             lines += ["      " + line for line in _first_problems(test.output)]
     if report.protections.missing:

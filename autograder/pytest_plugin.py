@@ -163,6 +163,9 @@ def _feedback(exc: BaseException) -> tuple[str, str, str, str]:
     if isinstance(exc, BaseExceptionGroup):
         inner = next((e for e in exc.exceptions if isinstance(e, GradingFailure)), exc.exceptions[0])
         return _feedback(inner)
+    stub = _not_implemented_within(exc)
+    if stub is not None:  # a grader wrapped the stub's NotImplementedError with its own words
+        exc = stub
     if isinstance(exc, GradingFailure):
         return exc.render(hidden=False), exc.render(hidden=True), exc.kind, ""
     if isinstance(exc, AssertionError):
@@ -173,6 +176,21 @@ def _feedback(exc: BaseException) -> tuple[str, str, str, str]:
         return text, text.splitlines()[0] if text else "failed", "wrong", ""
     text = f"the grader could not check this ({type(exc).__name__}); course staff were notified"
     return text, text, "grader_error", f"{type(exc).__name__}: {exc}"
+
+
+def _not_implemented_within(exc: BaseException) -> GradingFailure | None:
+    """The stub's "not implemented" failure, if ``exc`` is it or was raised while handling it.
+
+    A function that is not written yet is one line of feedback, whatever a grader added
+    around the exception (its own hint, a note about the inputs).
+    """
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 10:
+        if isinstance(current, GradingFailure) and current.kind == "not_implemented":
+            return current
+        current, seen = current.__context__, seen + 1
+    return None
 
 
 def _misplaced(group: Any, in_hidden_dir: bool) -> str:

@@ -9,6 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from autograder.course import Assignment
+from autograder.results import format_score
 
 
 def print_assignments(console: Console, assignments: list[Assignment]) -> None:
@@ -24,22 +25,27 @@ def print_assignments(console: Console, assignments: list[Assignment]) -> None:
 
 
 def print_report(console: Console, assignment: Assignment, report: Any, audience: str) -> None:
-    """A table of groups, then feedback for what did not pass; staff also see the sandbox."""
+    """A one-screen summary first (a line per function, the submission problem once), details after."""
+    from autograder.feedback import part_summaries
+
     results = report.results
-    table = Table(title=f"{assignment.manifest.title}: {results.score:g} / {results.max_score:g}")
-    table.add_column("test")
-    table.add_column("score", justify="right")
-    table.add_column("", justify="center")
-    for t in results.tests:
-        mark = "[green]pass[/green]" if t.status == "passed" else "[red]fail[/red]"
-        table.add_row(t.name, f"{t.score:g}/{t.max_score:g}", mark)
-    console.print(table)
+    console.print(f"[bold]{assignment.manifest.title}: {format_score(results.score)} / "
+                  f"{format_score(results.max_score)}[/bold]", highlight=False)
     head = results.output.rsplit("\n", 1)[0] if "\n" in results.output else ""
     if head:
-        console.print(Panel(head, title="submission", border_style="yellow"), markup=False)
-    for t in results.tests:
-        if t.status != "passed":
-            console.print(Panel(t.output, title=t.name, border_style="red", expand=True), markup=False)
+        console.print(Panel(head, title="your submission", border_style="yellow"), markup=False)
+    parts = part_summaries(assignment.manifest, results, report.cases)
+    name_width = max((len(p.part) for p in parts), default=0)
+    for summary in parts:
+        style = {"passed": "green", "failed": "red"}.get(summary.status, "yellow")
+        console.print(summary.line(console.width, name_width), style=style, markup=False, highlight=False)
+    quiet = {p.part for p in parts if p.status in ("not implemented", "not run")}
+    details = [t for t in results.tests if t.status != "passed" and not (len(t.tags) > 1 and t.tags[1] in quiet)]
+    if details:
+        console.print("\n[bold]Details[/bold] (tests that did not pass)", highlight=False)
+    for t in details:
+        console.print(Panel(t.output, title=f"{t.name}: {format_score(t.score)}/{format_score(t.max_score)}",
+                            border_style="red", expand=True), markup=False)
     if audience == "staff":
         console.print(f"status: {report.status}   calls: {results.extra_data.get('calls')}")
         for error in report.internal_errors:
@@ -87,7 +93,7 @@ def print_batch_summary(console: Console, summary: Any, out: Any) -> None:
                                                                         "no_submission")]
     if summary.scores:
         rows += [("mean score", f"{statistics.mean(summary.scores):.2f}"),
-                 ("median score", f"{statistics.median(summary.scores):g}")]
+                 ("median score", format_score(statistics.median(summary.scores)))]
     rows += [("wall time", f"{summary.wall_seconds:.1f} s")]
     if summary.graded_now:
         rows.append(("seconds per submission", f"{summary.seconds_per_submission:.2f}"))

@@ -22,6 +22,23 @@ Visibility = Literal["hidden", "after_due_date", "after_published", "visible"]
 Format = Literal["text", "html", "simple_format", "md", "ansi"]
 MAX_TEST_OUTPUT = 8000
 MAX_OUTPUT = 16000
+SCORE_DECIMALS = 2
+
+
+def round_score(value: float) -> float:
+    """A score as people read it: two decimals (21.0808 -> 21.08), never -0.0.
+
+    Every score written to results.json, the gradebook and the report goes through
+    this one helper; a total is the sum of the rounded test scores, rounded again
+    (only to drop float noise such as 0.1 + 0.2), so it always equals what the
+    tests show.
+    """
+    return round(float(value), SCORE_DECIMALS) + 0.0
+
+
+def format_score(value: float) -> str:
+    """``round_score`` as text without trailing zeros: 21.08, 7.5, 10."""
+    return f"{round_score(value):g}"
 
 
 class Model(BaseModel):
@@ -74,6 +91,35 @@ class Results(Model):
         return cls.model_validate(json.loads(path.read_text()))
 
 
+SUBMISSION_KIND = "import"  # the failure kind of a submission-level problem (no file, bad notebook, import)
+NOT_RUN = "not run: the submission could not be loaded (see the message at the top)"
+
+
+def collapse(texts: list[str]) -> list[tuple[str, int]]:
+    """Identical problems once, in first-seen order, with how many checks had them.
+
+    Problems are the same when their first line (the summary) is: the details of the
+    first one are kept (its call and numbers are an example), the others only counted.
+    """
+    first: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    for text in texts:
+        if not text:
+            continue
+        key = text.split("\n", 1)[0]
+        first.setdefault(key, text)
+        counts[key] = counts.get(key, 0) + 1
+    return [(first[key], counts[key]) for key in first]
+
+
+def with_count(text: str, count: int) -> str:
+    """``text`` with "(N checks)" after its first line when more than one check had it."""
+    if count <= 1:
+        return text
+    head, sep, tail = text.partition("\n")
+    return f"{head} ({count} checks){sep}{tail}"
+
+
 @dataclass
 class CaseOutcome:
     """One pytest case: passed, failed or skipped, with student-facing text."""
@@ -100,21 +146,20 @@ def _group_output(group: Group, cases: list[CaseOutcome], gated: str) -> tuple[f
     failed = [c for c in ran if c.outcome == "failed" or c.credit < 1.0]
     if group.all_or_nothing and failed:
         earned = 0.0
-    score = round(group.points * earned, 4)
+    score = round_score(group.points * earned)
     if not failed:
         notes = sorted({c.visible_text for c in ran if c.visible_text})
         head = f"All {len(ran)} check{'s' if len(ran) != 1 else ''} passed."
         return score, "\n".join([head, *notes])
     lines = [f"{len(failed)} of {len(ran)} checks did not pass."]
-    seen: list[str] = []
-    for case in failed:
-        text = case.hidden_text if group.hidden else case.visible_text
-        if text and text not in seen:
-            seen.append(text)
-    for text in seen[:6]:
-        lines.append("- " + text.replace("\n", "\n  "))
-    if len(seen) > 6:
-        lines.append(f"... and {len(seen) - 6} other problem(s)")
+    if all(c.kind == SUBMISSION_KIND for c in failed):
+        lines.append(f"- {NOT_RUN}")
+    else:
+        problems = collapse([case.hidden_text if group.hidden else case.visible_text for case in failed])
+        for text, count in problems[:6]:
+            lines.append("- " + with_count(text, count).replace("\n", "\n  "))
+        if len(problems) > 6:
+            lines.append(f"... and {len(problems) - 6} other problem(s)")
     out = "\n".join(lines)
     return score, out if len(out) <= MAX_TEST_OUTPUT else out[: MAX_TEST_OUTPUT - 20] + "\n[truncated]"
 
@@ -149,9 +194,9 @@ def build_results(manifest: Manifest, cases: list[CaseOutcome], *, execution_tim
             visibility="after_published" if group.hidden else "visible",
             output=output, tags=[group.kind, group.part], number=str(number),
         ))
-    total = round(sum(t.score for t in tests), 4)
+    total = round_score(sum(t.score for t in tests))
     max_total = sum(t.max_score for t in tests)
-    summary = f"Score: {total:g} / {max_total:g}"
+    summary = f"Score: {format_score(total)} / {format_score(max_total)}"
     output = "\n".join(x for x in [header, summary] if x)
     return Results(score=total, execution_time=round(execution_time, 3),
                    output=output[:MAX_OUTPUT], tests=tests,

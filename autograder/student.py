@@ -31,6 +31,7 @@ from autograder.failures import (
     WorkerCrashed,
 )
 from autograder.manifest import Manifest
+from autograder.policy import policy_for
 from autograder.sandbox import protocol
 from autograder.sandbox.capabilities import Capabilities, detect
 from autograder.sandbox.launcher import Policy, WorkerGone, WorkerProcess
@@ -52,6 +53,8 @@ def describe(value: Any, depth: int = 0) -> str:
         return f"<{value.type_name.rsplit('.', 1)[-1]}>"
     if isinstance(value, protocol.Helper):
         return f"<{value.name}>"
+    if isinstance(value, protocol.Handle):
+        return f"<{value.type_name.rsplit('.', 1)[-1]}>"
     if depth > 2:
         return "..."
     if isinstance(value, tuple):
@@ -76,19 +79,6 @@ def last_call() -> str:
 def describe_call(name: str, args: tuple, kwargs: dict) -> str:
     parts = [describe(a) for a in args] + [f"{k}={describe(v)}" for k, v in kwargs.items()]
     return f"{name}({', '.join(parts)})"
-
-
-def policy_for(manifest: Manifest, device: str) -> Policy:
-    """The sandbox limits and forbidden calls a manifest asks for."""
-    lim = manifest.limits
-    return Policy(
-        memory_mb=lim.memory_mb, cpu_seconds=lim.cpu_seconds, file_size_mb=lim.file_size_mb,
-        max_processes=lim.max_processes, max_open_files=lim.max_open_files,
-        scratch_mb=lim.scratch_mb, threads=lim.threads, max_reply_mb=lim.max_reply_mb,
-        device=device, forbidden={"python": manifest.all_forbidden_python(),
-                                  "aten": dict(manifest.forbidden.aten),
-                                  "autograd": manifest.forbidden.autograd},
-    )
 
 
 class StudentSession:
@@ -235,7 +225,8 @@ class StudentSession:
 
     def call(self, target: dict[str, Any], args: tuple, kwargs: dict, *, label: str, part: str | None,
              timeout: float | None = None, want: str = "value", check_inputs: bool = True) -> Any:
-        call_text = describe_call(label, args, kwargs)
+        # a builtin on a handle (len, getattr, iteration) is described by its label alone
+        call_text = label if "builtin" in target else describe_call(label, args, kwargs)
         self.last_call = _LAST_CALL[0] = call_text
         if self.timeouts_by_fn.get(label, 0) >= REPEATED_FAILURES:
             raise CallTimeout(label, call_text, 0, repeated=True)
@@ -281,6 +272,7 @@ class StudentSession:
                 origin = protocol.origin_of(tensor)
                 if origin is not None:
                     origin.fn, origin.call = label, call_text
+                    origin.dtype_rule = self.manifest.dtype_rule_for(part)
             if want_inputs:
                 echoed = decoder.decode(reply.get("inputs"))
                 _check_unchanged(label, call_text, sent_tensors, _tensors_in(echoed))

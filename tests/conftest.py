@@ -86,7 +86,17 @@ def grade_source(slug: str, source: str | Path, tmp_path: Path, *, fresh: bool =
     reread = Results.read(results_path)
     assert reread == report.results
     assert len(results_path.read_bytes()) < 1 << 20
+    assert_fit_for_students(report)
     return report
+
+
+def assert_fit_for_students(report: GradeReport) -> None:
+    """No framework-internal repr in anything a student reads: every corpus grade (fair, buggy,
+    hostile, degenerate) goes through ``grade_source``, so this greps the whole corpus's feedback."""
+    from autograder.feedback import internal_reprs, student_texts
+
+    for text in student_texts(report.results):
+        assert not internal_reprs(text), f"internal repr {internal_reprs(text)} in feedback:\n{text}"
 
 
 def grade_bug(slug: str, source: str | Path, tmp_path: Path, group: str, words: list[str],

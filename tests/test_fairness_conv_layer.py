@@ -51,8 +51,12 @@ BUGS = {
                                 "expected [2, 2, 3, 2], got [2, 2, 4, 3]", "rounded down",
                                 "call: maxpool2d_forward(float32[2, 2, 7, 5], 2, 2)"]),
     "bug_maxpool_last_tie": (POOL_BACKWARD, ["maxpool2d_backward: wrong values in dx with tied maxima",
-                                             "the first maximum in row-major order", "not to the last one",
+                                             "your dx matches sending each window's gradient to its last maximum",
+                                             "on ties the gradient goes to the first maximum in row-major order",
                                              "call: maxpool2d_backward(float32[2, 2, 3, 3], float32[2, 2, 6, 6]"]),
+    "bug_maxpool_overwrite": (POOL_BACKWARD, ["maxpool2d_backward: wrong values in dx (kernel_size=3, stride=1)",
+                                              "your dx matches writing each window's gradient with = instead of "
+                                              "adding it", "must get the sum (+=)"]),
     "forbidden_f_conv2d": (FORWARD, ["conv2d_forward used a forbidden call: torch.nn.functional.conv2d"]),
     "forbidden_nn_conv2d": (FORWARD, ["conv2d_forward used a forbidden call: torch.nn.Conv2d"]),
     "forbidden_nn_grad": (BACKWARD, ["conv2d_backward used a forbidden call: torch.nn.grad.conv2d_input"]),
@@ -75,3 +79,7 @@ def test_each_bug_loses_points_where_aimed_with_pointed_feedback(tmp_path, name)
         assert "call:" not in output_of(report, FORWARD_HIDDEN)
     if name == "bug_maxpool_last_tie":
         assert scores[POOL_BACKWARD_HIDDEN] < maximum[POOL_BACKWARD_HIDDEN]
+        assert "matches sending each window's gradient to its last maximum" in output_of(report, POOL_BACKWARD_HIDDEN)
+    if name == "bug_maxpool_overwrite":  # its tie rule is right: the tie hint must not blame it
+        assert "on ties" not in output_of(report, POOL_BACKWARD) + output_of(report, POOL_BACKWARD_HIDDEN)
+        assert "instead of adding it" in output_of(report, POOL_BACKWARD_HIDDEN)

@@ -103,6 +103,26 @@ def test_check_calls_do_nothing_while_a_notebook_is_graded(tmp_path):
     assert _run_module(source, tmp_path)["RESULT"] is None
 
 
+def test_a_damaged_setup_cell_says_so_and_how_to_repair_it():
+    from autograder.notebook import Checker, DamagedSetup, digest
+
+    nbformat = pytest.importorskip("nbformat")
+    nb = nbformat.reads(template_files(resolve_assignment("broadcasting", ROOT))[
+        ROOT / "student_template/broadcasting/broadcasting.ipynb"], as_version=4)
+    setup = next(c.source for c in nb.cells if c.id == "setup")
+    ns: dict = {}
+    exec(setup, ns)  # intact: builds the checker
+    assert ns["check"].slug == "broadcasting"
+    packed = setup.split('"')[3]
+    assert digest(packed) in setup
+    stray = packed[:100] + "x" + packed[101:]
+    for damaged in (setup.replace(packed, stray), setup.replace(packed, packed[:-7])):
+        with pytest.raises(DamagedSetup, match="set-up cell of this notebook was changed"):
+            exec(damaged, {})
+    with pytest.raises(DamagedSetup, match="fresh copy of broadcasting.ipynb"):  # no digest: found on use
+        Checker("broadcasting", stray)("expand_to")
+
+
 def test_scratch_notebook_grades_exactly_like_the_py_file(tmp_path):
     assignment = resolve_assignment("broadcasting", ROOT)
     (tmp_path / "nb").mkdir()
@@ -150,8 +170,12 @@ def test_student_notebook_is_valid_deterministic_and_holds_the_stub(slug):
     assert [i.removeprefix("part-") for i in ids if i.startswith("part-")] == \
         [i.removeprefix("check-") for i in ids if i.startswith("check-") and i != "check-all"]
     assert sorted(i.removeprefix("part-") for i in ids if i.startswith("part-")) == sorted(parts)
-    setup = next(c.source for c in nb.cells if c.id == "setup")
-    assert "# !pip install" in setup and f'Checker("{slug}", ' in setup
+    install = next(c.source for c in nb.cells if c.id == "install")
+    setup = next(c for c in nb.cells if c.id == "setup")
+    assert "# !pip install" in install and f'Checker("{slug}", ' in setup.source
+    # the packed tests are out of the way: folded in Jupyter, a titled form on Colab
+    assert setup.metadata["jupyter"]["source_hidden"] is True and setup.metadata["cellView"] == "form"
+    assert setup.source.startswith("#@title Set-up")
     stub_ns: dict = {}
     exec(make_stub(assignment.reference_file.read_text()), stub_ns)
     nb_ns: dict = {}

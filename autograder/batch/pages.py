@@ -11,6 +11,8 @@ import json
 from typing import Any
 from urllib.parse import quote
 
+from autograder.results import format_score
+
 CSS = ("body{font-family:sans-serif;max-width:72em;margin:2em auto;padding:0 1em}"
        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .6em;text-align:left;"
        "vertical-align:top}pre{background:#f6f6f6;padding:.6em;overflow-x:auto;white-space:pre-wrap}"
@@ -24,8 +26,8 @@ def esc(text: Any) -> str:
 
 
 def pts(value: float) -> str:
-    """Points as people read them: at most two decimals."""
-    return f"{round(value, 2):g}"
+    """Points as people read them: at most two decimals (the one rounding rule, ``results.format_score``)."""
+    return format_score(value)
 
 
 def student_href(student: str, prefix: str = "students/") -> str:

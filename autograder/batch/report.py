@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.batch.pages import esc, page, pts, student_href, student_page, table, test_href, test_page
+from autograder.results import format_score
 
 STATUSES = ("graded", "timeout", "crashed", "no_submission")
 
@@ -30,13 +31,13 @@ def write_student_files(out: Path, student: str, results: dict[str, Any]) -> Non
 
 def feedback_markdown(student: str, results: dict[str, Any]) -> str:
     total = sum(t["max_score"] for t in results["tests"])
-    lines = [f"# Feedback for {student}", "", f"**Score: {results['score']:g} / {total:g}**", ""]
+    lines = [f"# Feedback for {student}", "", f"**Score: {format_score(results['score'])} / {format_score(total)}**", ""]
     head = results.get("output", "").rsplit("\n", 1)[0] if "\n" in results.get("output", "") else ""
     if head:
         lines += [head, ""]
     for t in results["tests"]:
         mark = "passed" if t["status"] == "passed" else "did not pass"
-        lines += [f"## {t['name']}: {t['score']:g} / {t['max_score']:g} ({mark})", "", "```",
+        lines += [f"## {t['name']}: {format_score(t['score'])} / {format_score(t['max_score'])} ({mark})", "", "```",
                   t.get("output", "").strip(), "```", ""]
     return "\n".join(lines)
 
@@ -47,8 +48,8 @@ def write_gradebook(path: Path, rows: list[dict[str, Any]], test_names: list[str
         writer.writerow(["student", "score", "max_score", "status", *test_names])
         for row in rows:
             scores = {t["name"]: t["score"] for t in row["results"]["tests"]}
-            writer.writerow([row["student"], f"{row['score']:g}", f"{row['max_score']:g}", row["status"],
-                             *[f"{scores[n]:g}" if n in scores else "" for n in test_names]])
+            writer.writerow([row["student"], format_score(row["score"]), format_score(row["max_score"]), row["status"],
+                             *[format_score(scores[n]) if n in scores else "" for n in test_names]])
 
 
 def write_report(out: Path, title: str, rows: list[dict[str, Any]], test_rows: list[dict[str, Any]],
@@ -123,7 +124,7 @@ def report_html(title: str, rows: list[dict[str, Any]], test_rows: list[dict[str
     summary = [("students", str(len(rows)))] + [(s, str(statuses.get(s, 0))) for s in STATUSES]
     if scores:
         summary += [("mean score", f"{statistics.mean(scores):.2f} / {max_score:g}"),
-                    ("median score", f"{round(statistics.median(scores), 2):g}")]
+                    ("median score", format_score(statistics.median(scores)))]
     if wall_seconds is not None:
         summary.append(("wall time of this run", f"{wall_seconds:.1f} s"))
     body = table(["", ""], [[esc(k), esc(v)] for k, v in summary])

@@ -1,7 +1,7 @@
 """The student notebook ``student_template/<slug>/<slug>.ipynb``, from the same stub as ``<slug>.py``.
 
-Cells: the handout's introduction, a set-up cell (the Colab install line and
-the ``check`` object, which carries the public graders), the imports, then
+Cells: the handout's introduction, an install cell (the Colab install line), a
+folded set-up cell (the ``check`` object, which carries the public graders), the imports, then
 the handout's sections with each part's code cell and a ``check("part")`` cell
 after the section that explains it, and a last cell that checks everything.
 Cell ids are fixed names, so the file is the same on every build.
@@ -12,12 +12,20 @@ from __future__ import annotations
 from autograder.course import Assignment
 from autograder.export.bundle import pack, public_files
 from autograder.export.cells import code_cell, layout, markdown_cell, notebook_json
+from autograder.notebook import digest
 
 INSTALL_LINE = "# !pip install -q torch-autograder   # or the install line your course gives you"
+INSTALL = f"""\
+# On Colab, or wherever the autograder is not installed yet, uncomment this line and run the cell:
+{INSTALL_LINE}"""
+# The set-up cell carries the packed public tests: collapsed in Jupyter (source_hidden) and shown as
+# a titled form on Colab (cellView), so a student sees its title, not ~5 KB of base64.
+SETUP_METADATA = {"cellView": "form", "jupyter": {"source_hidden": True}}
 HOW_TO = """\
 ### Working in this notebook
 
-1. Run the **set-up** cell below once (on Colab, uncomment its `pip install` line first).
+1. Run the two **set-up** cells below once (on Colab, uncomment the `pip install` line first). The
+   second one is folded: it holds the public tests, packed; leave it as it is.
 2. Fill in each function or class where it says `raise NotImplementedError`, and run its cell.
 3. Run the `check("...")` cell under it: the public tests of that part run on the code you have
    run in this session, in a sandboxed process, and say what passed and what to fix.
@@ -34,19 +42,21 @@ def build_student_notebook(assignment: Assignment, stub_source: str) -> str:
     slug = manifest.slug
     public = {g.part for g in manifest.groups if not g.hidden and g.kind == "correctness"}
     plan = layout(manifest, stub_source, assignment.handout.read_text())
+    packed = pack(public_files(assignment))
     setup = "\n".join([
-        "# Set-up: run this cell first.",
-        INSTALL_LINE,
+        "#@title Set-up: run this cell before any check (it holds the public tests; do not edit it)",
         "from autograder.notebook import Checker",
         "",
         '# check("name") runs the public tests of one part on the code you have run so far; check() runs all.',
-        f"# The long string holds those tests (assignments/{slug}/tests), so this notebook checks itself.",
-        f'check = Checker("{slug}", "{pack(public_files(assignment))}")',
+        f"# The long string holds those tests (assignments/{slug}/tests), so this notebook checks itself;",
+        "# sha256 lets it say so if the string was damaged.",
+        f'check = Checker("{slug}", "{packed}", sha256="{digest(packed)}")',
     ])
     cells = [
         markdown_cell("intro", plan.intro),
         markdown_cell("how-to", HOW_TO.format(slug=slug)),
-        code_cell("setup", setup),
+        code_cell("install", INSTALL),
+        code_cell("setup", setup, SETUP_METADATA),
     ]
     if plan.preamble:
         cells.append(code_cell("imports", plan.preamble))

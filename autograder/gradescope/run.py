@@ -213,6 +213,7 @@ def grade_submission(paths: Paths, uid: int | None) -> Any:
     torch.set_num_threads(1)  # half a vCPU: grader-side threads only add memory and contention
     from autograder.course import resolve_assignment
     from autograder.grading import grade
+    from autograder.results import format_score
     from autograder.sandbox.capabilities import detect
 
     caps = detect()
@@ -234,12 +235,12 @@ def grade_submission(paths: Paths, uid: int | None) -> Any:
             report = grade(assignment, submission, mode="grade", device=device, caps=caps, spawner=spawner)
     finally:
         watcher.stop()
-    log(f"status: {report.status}; score {report.score:g} / {report.max_score:g}; "
+    log(f"status: {report.status}; score {format_score(report.score)} / {format_score(report.max_score)}; "
         f"calls {report.results.extra_data.get('calls')}")
     for error in report.internal_errors:
         log(f"GRADER ERROR: {error}")
     for test in report.results.tests:
-        log(f"  {test.score:g}/{test.max_score:g} {test.status:6} {test.name}")
+        log(f"  {format_score(test.score)}/{format_score(test.max_score)} {test.status:6} {test.name}")
     return report.results
 
 

@@ -163,6 +163,7 @@ class TensorOrigin:
     shares_storage_with: list[int]
     fn: str = ""
     call: str = ""
+    dtype_rule: str = ""  # the handout's dtype rule for the function that returned it (grader-side)
 
 
 def _torch():

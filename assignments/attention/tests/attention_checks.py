@@ -51,12 +51,28 @@ def matches(a, b: torch.Tensor) -> bool:
             and torch.allclose(a.double().cpu(), b, rtol=1e-3, atol=1e-4))
 
 
+def nonfinite_only_in_empty_rows(result, allowed: torch.Tensor) -> bool:
+    """Is ``result`` NaN/inf exactly in some rows whose query has no allowed key (and finite elsewhere)?
+
+    ``allowed`` broadcasts to ``result``'s leading dimensions plus the key dimension; the
+    empty-row hint is shown only when this holds, so an overflow elsewhere is not blamed on it.
+    """
+    if not isinstance(result, torch.Tensor) or result.dim() < 1:
+        return False
+    bad_rows = ~torch.isfinite(result.cpu()).all(-1)
+    empty = ~allowed.cpu().any(-1)
+    try:
+        empty = empty.expand(bad_rows.shape)
+    except RuntimeError:
+        return False
+    return bool(bad_rows.any()) and not bool((bad_rows & ~empty).any())
+
+
 def sdpa_hints(attn, q, k, v, mask) -> list[str]:
     """What a wrong ``attn`` matches instead (common slips), as hints for the feedback."""
     d, dv = q.shape[-1], v.shape[-1]
     hints = []
-    if mask is not None and not bool(mask.any(-1).all()) and isinstance(attn, torch.Tensor) \
-            and not bool(torch.isfinite(attn).all()):
+    if mask is not None and nonfinite_only_in_empty_rows(attn, mask):
         hints.append("some query rows have no allowed key: their attn and out rows must be all zeros, never NaN")
     candidates = [(1.0, mask, "attn matches softmax(q k^T) with no 1/sqrt(d) scale")]
     if dv != d:
@@ -138,7 +154,15 @@ def mhsa64(sd, x, heads: int, causal: bool = False, key_padding_mask=None, trans
 
 
 def mhsa_hint(got, sd, x, heads: int, causal: bool, key_padding_mask) -> str:
-    if isinstance(got, torch.Tensor) and not bool(torch.isfinite(got).all()):
+    if key_padding_mask is not None and isinstance(got, torch.Tensor) and got.dim() == 3:
+        length = got.shape[1]
+        allowed = key_padding_mask.cpu()[:, None, :].expand(got.shape[0], length, length)
+        if causal:
+            allowed = allowed & torch.ones(length, length, dtype=torch.bool).tril()
+        empty_row_nan = nonfinite_only_in_empty_rows(got, allowed)
+    else:
+        empty_row_nan = False
+    if empty_row_nan:
         return ("a query with no allowed key (every key it could see is padding) must give zeros from "
                 "attention, never NaN")
     if heads > 1 and matches(got, mhsa64(sd, x, heads, causal, key_padding_mask, transpose_heads=False)):

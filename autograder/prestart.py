@@ -1,0 +1,96 @@
+"""Start the submission's worker before the grader's own heavy imports, so they overlap.
+
+`autograder check` is what students run most. Its time went to two torch imports in
+sequence: the grader's (with pytest) and then the worker's, which only began when pytest
+configured the run. The worker needs nothing from the grader's imports to start (a sandbox,
+an interpreter, torch), so ``prestart`` launches it first, from this light module (no torch,
+no pytest), and hands it to the grading run as its first worker. The submission is staged
+into the same folders afterwards; the worker reads it only when asked to import it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from autograder.course import Assignment
+from autograder.policy import policy_for
+from autograder.sandbox.launcher import WorkerProcess
+
+
+def cpu_only_machine() -> bool:
+    """No NVIDIA device nodes: torch cannot see CUDA, so ``--device auto`` means the CPU."""
+    return not os.path.exists("/dev/nvidiactl")
+
+
+class PrestartSpawner:
+    """A spawner whose first worker was started before ``grade`` was even imported.
+
+    The first session that asks for a workdir gets the prestarted worker's folder, and its
+    first spawn gets that worker (when the policies agree); every later worker (after a
+    timeout or crash, the timing reference) is a fresh one, as without prestart.
+    """
+
+    def __init__(self, assignment: Assignment, device: str) -> None:
+        self.policy = policy_for(assignment.manifest, device)
+        self.workdir = Path(tempfile.mkdtemp(prefix="autograder-"))
+        self.workdir.chmod(0o755)
+        host_dirs = {k: self.workdir / k for k in ("submission", "data", "scratch")}
+        for path in host_dirs.values():
+            path.mkdir()
+            path.chmod(0o755)
+        self.worker: WorkerProcess | None = WorkerProcess(self.policy, host_dirs, [])
+        self.worker.start()
+        self._workdir_given = False
+
+    def new_workdir(self) -> Path:
+        if not self._workdir_given:
+            self._workdir_given = True
+            return self.workdir
+        path = Path(tempfile.mkdtemp(prefix="autograder-"))
+        path.chmod(0o755)
+        return path
+
+    def spawn(self, session: Any) -> Any:
+        worker, self.worker = self.worker, None
+        if worker is not None:
+            if (session.workdir == self.workdir and repr(session.policy) == repr(self.policy)
+                    and not session.extra_student_dirs and worker.caps == session.caps):
+                if worker.uid_lease is not None:  # the session re-opened the folders: close them again
+                    uid = worker.uid_lease.uid
+                    os.chown(session.host_dirs["scratch"], uid, uid)
+                    os.chown(self.workdir, uid, uid)
+                    self.workdir.chmod(0o700)
+                return worker
+            worker.kill()
+        from autograder.student import LocalSpawner
+
+        return LocalSpawner().spawn(session)
+
+    def worker_path(self, session: Any, kind: str) -> str:
+        from autograder.student import LocalSpawner
+
+        return LocalSpawner().worker_path(session, kind)
+
+    def close(self) -> None:
+        """Kill the prestarted worker if no session took it (e.g. the submission was missing)."""
+        if self.worker is not None:
+            self.worker.kill()
+            self.worker = None
+
+
+def prestart(assignment: Assignment, device: str) -> PrestartSpawner | None:
+    """A spawner with the worker already starting, or None where that cannot be decided yet.
+
+    ``AUTOGRADER_PRESTART=0`` turns it off (the worker then starts when pytest configures the
+    run, as `grade` does; benchmarks/check_speed.py compares the two).
+    """
+    if os.environ.get("AUTOGRADER_PRESTART", "1") == "0":
+        return None
+    if device == "auto" and cpu_only_machine():
+        device = "cpu"
+    if device != "cpu":
+        return None  # whether CUDA is usable needs torch: start the worker the usual way
+    return PrestartSpawner(assignment, device)
