@@ -10,6 +10,7 @@ inputs. Nothing a submission prints is copied into this file.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -95,18 +96,21 @@ SUBMISSION_KIND = "import"  # the failure kind of a submission-level problem (no
 NOT_RUN = "not run: the submission could not be loaded (see the message at the top)"
 
 
+_NUMBER = re.compile(r"\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+
+
 def collapse(texts: list[str]) -> list[tuple[str, int]]:
     """Identical problems once, in first-seen order, with how many checks had them.
 
-    Problems are the same when their first line (the summary) is: the details of the
-    first one are kept (its call and numbers are an example), the others only counted.
+    Problems are the same when their first line (the summary) is, up to its numbers (sizes,
+    indices, differences): the first one is kept whole as the example, the others counted.
     """
     first: dict[str, str] = {}
     counts: dict[str, int] = {}
     for text in texts:
         if not text:
             continue
-        key = text.split("\n", 1)[0]
+        key = _NUMBER.sub("#", text.split("\n", 1)[0])
         first.setdefault(key, text)
         counts[key] = counts.get(key, 0) + 1
     return [(first[key], counts[key]) for key in first]

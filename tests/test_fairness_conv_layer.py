@@ -43,6 +43,8 @@ BUGS = {
                                        "expected [1, 2, 4, 4], got [1, 2, 5, 4]",
                                        "Ho = (H + 2*padding - KH) // stride + 1, rounded down",
                                        "call: conv2d_forward(float32[1, 3, 8, 6], float32[2, 3, 3, 2]"]),
+    "bug_float32_bias": (FORWARD_HIDDEN, ["conv2d_forward: wrong values in the output",
+                                          "the errors are the size of float32 rounding on float64 inputs"]),
     "bug_bias_ignored": (FORWARD, ["conv2d_forward: wrong values in the output", "without the bias b",
                                    "call: conv2d_forward(float32[2, 3, 7, 7], float32[4, 3, 3, 3], float32[4]"]),
     "bug_dx_overlaps_not_summed": (BACKWARD, ["conv2d_backward: wrong values in dx (stride=1, padding=0)",
@@ -74,6 +76,8 @@ def test_each_bug_loses_points_where_aimed_with_pointed_feedback(tmp_path, name)
     assert all(title.startswith(part + ":") for title in lost), lost  # a single bug costs only its own part
     if name.startswith("forbidden"):
         assert scores[group] == 0
+    if name != "bug_float32_bias":  # the float32 hint is verified: no other bug's feedback claims it
+        assert "float32 rounding" not in "".join(t.output for t in report.results.tests)
     if name == "bug_flipped_kernel":  # hidden tests catch it too, without showing the inputs
         assert scores[FORWARD_HIDDEN] < maximum[FORWARD_HIDDEN]
         assert "call:" not in output_of(report, FORWARD_HIDDEN)
