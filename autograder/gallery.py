@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -121,6 +122,17 @@ def collect(corpus: Path, assignments: list[Assignment] | None = None) -> list[B
     return found
 
 
+# Folders named per run (a zygote job, a fresh worker's temporary folder) appear in messages about
+# files; the gallery names them generically so that regenerating it gives the same text.
+_RUN_FOLDERS = (re.compile(r"/jobs/[0-9a-f]{32}/"), re.compile(r"/autograder-[A-Za-z0-9_]{8}/"))
+
+
+def _stable(text: str) -> str:
+    for pattern, name in zip(_RUN_FOLDERS, ("/jobs/<job>/", "/autograder-<job>/"), strict=True):
+        text = pattern.sub(name, text)
+    return text
+
+
 def render(bugs: list[BugFeedback], digest: str) -> str:
     lines = [f"{DIGEST_PREFIX}{digest} -->",
              "# Feedback gallery",
@@ -143,7 +155,7 @@ def render(bugs: list[BugFeedback], digest: str) -> str:
                 continue
             lines += [f"{label}:", ""]
             for title, output in tests:
-                lines += [f"- {title}", "", "  ```text", *[f"  {ln}".rstrip() for ln in output.splitlines()],
+                lines += [f"- {title}", "", "  ```text", *[f"  {ln}".rstrip() for ln in _stable(output).splitlines()],
                           "  ```", ""]
     return "\n".join(lines).rstrip("\n") + "\n"
 
