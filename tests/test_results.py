@@ -10,7 +10,7 @@ def _manifest(points: list[float]) -> Manifest:
     return Manifest.model_validate({
         "slug": "demo", "title": "Demo",
         "parts": [{"name": "f"}],
-        "groups": [{"name": f"g{i}", "part": "f", "title": f"f: group {i}", "points": p}
+        "groups": [{"name": f"g{i}", "part": "f", "title": f"f: group {i}", "points": p, "hidden": i == 0}
                    for i, p in enumerate(points)],
     })
 
