@@ -74,27 +74,15 @@ def _about(path: Path) -> str:
 
 @contextlib.contextmanager
 def _spawner(assignment: Assignment) -> Iterator[Any]:
-    """Workers forked from one zygote per assignment when the uid drop is available (fast), else fresh."""
-    from autograder.sandbox.capabilities import detect
-
-    if not detect().drop_uid:
-        yield None
-        return
-    from autograder.sandbox.pool import Zygote, ZygoteError, ZygoteSpawner
-    from autograder.student import policy_for
+    """Workers forked from one zygote per assignment where one can start (fast), else fresh ones."""
+    from autograder.policy import policy_for
+    from autograder.sandbox.pool import zygote_spawner
 
     jobs = Path(tempfile.mkdtemp(prefix="autograder-gallery-"))
-    zygote = None
     try:
-        try:
-            zygote = Zygote(policy_for(assignment.manifest, "cpu"), jobs / "jobs")
-            zygote.start()
-        except ZygoteError:
-            zygote = None
-        yield ZygoteSpawner(zygote) if zygote is not None else None
+        with zygote_spawner(policy_for(assignment.manifest, "cpu"), jobs / "jobs") as spawner:
+            yield spawner
     finally:
-        if zygote is not None:
-            zygote.stop()
         shutil.rmtree(jobs, ignore_errors=True)
 
 
