@@ -11,7 +11,7 @@ import grimp
 
 def import_cycles(package: str) -> list[list[str]]:
     """Each strongly connected group of modules (Tarjan), sorted; empty when there are no cycles."""
-    graph = grimp.build_graph(package)
+    graph = grimp.build_graph(package, cache_dir=None)  # no cache folder written into the checkout
     modules = sorted(graph.modules)
     edges = {m: sorted(graph.find_modules_directly_imported_by(m)) for m in modules}
     index: dict[str, int] = {}
