@@ -9,7 +9,7 @@ Three layers, because a student can reach a library function many ways:
    immediate caller is the student's own code, so torch internals that use the
    function for an allowed operation are unaffected. Aliases, ``getattr`` and
    ``importlib`` all end at the patched attribute.
-2. **Dispatcher kernels.** Assignment-wide bans name aten operators (``aten``
+2. **Dispatcher kernels** (``dispatch_bans.py``). Assignment-wide bans name aten operators (``aten``
    patterns in the manifest); a checking kernel is registered for each, so
    ``torch.ops.aten.convolution``, ``torch._C._nn.thnn_conv2d`` and any other
    route into the operator trip as well. It lets the framework's own computing
