@@ -108,7 +108,8 @@ class _SpectrumRun:
         self.staging = tempfile.TemporaryDirectory(prefix="autograder-calibrate-")
 
     def session(self, name: str, path: Any) -> Any:
-        from autograder.student import StudentSession, policy_for
+        from autograder.sandbox.launcher import Policy
+        from autograder.session import StudentSession
 
         if name not in self.sessions:
             manifest = self.assignment.manifest
@@ -118,7 +119,7 @@ class _SpectrumRun:
             path = staged
             workdir = self.spawner.new_workdir() if self.spawner is not None else None
             self.sessions[name] = StudentSession(manifest, path, device=self.device,
-                                                 policy=policy_for(manifest, self.device),
+                                                 policy=Policy.for_manifest(manifest, self.device),
                                                  workdir=workdir, spawner=self.spawner)
         return self.sessions[name]
 

@@ -75,12 +75,12 @@ def _about(path: Path) -> str:
 @contextlib.contextmanager
 def _spawner(assignment: Assignment) -> Iterator[Any]:
     """Workers forked from one zygote per assignment where one can start (fast), else fresh ones."""
-    from autograder.policy import policy_for
+    from autograder.sandbox.launcher import Policy
     from autograder.sandbox.pool import zygote_spawner
 
     jobs = Path(tempfile.mkdtemp(prefix="autograder-gallery-"))
     try:
-        with zygote_spawner(policy_for(assignment.manifest, "cpu"), jobs / "jobs") as spawner:
+        with zygote_spawner(Policy.for_manifest(assignment.manifest, "cpu"), jobs / "jobs") as spawner:
             yield spawner
     finally:
         shutil.rmtree(jobs, ignore_errors=True)

@@ -54,10 +54,8 @@ class Part(Strict):
     """A function or class the student implements."""
 
     name: Identifier = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    kind: Literal["function", "class"] = "function"
     forbidden: list[str] = Field(default_factory=list, description="dotted names banned in this part only")
     timeout_s: float | None = Field(None, gt=0, description="overrides limits.call_timeout_s")
-    summary: str = ""
     dtype_rule: str | None = Field(None, description="the handout's dtype rule for this part's results, "
                                    "shown when a dtype is wrong; overrides the assignment's")
 

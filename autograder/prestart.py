@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.course import Assignment
-from autograder.policy import policy_for
-from autograder.sandbox.launcher import WorkerProcess
+from autograder.sandbox.launcher import Policy, WorkerProcess
 
 
 def cpu_only_machine() -> bool:
@@ -34,7 +33,7 @@ class PrestartSpawner:
     """
 
     def __init__(self, assignment: Assignment, device: str) -> None:
-        self.policy = policy_for(assignment.manifest, device)
+        self.policy = Policy.for_manifest(assignment.manifest, device)
         self.workdir = Path(tempfile.mkdtemp(prefix="autograder-"))
         self.workdir.chmod(0o755)
         host_dirs = {k: self.workdir / k for k in ("submission", "data", "scratch")}
@@ -65,12 +64,12 @@ class PrestartSpawner:
                     self.workdir.chmod(0o700)
                 return worker
             worker.kill()
-        from autograder.student import LocalSpawner
+        from autograder.session import LocalSpawner
 
         return LocalSpawner().spawn(session)
 
     def worker_path(self, session: Any, kind: str) -> str:
-        from autograder.student import LocalSpawner
+        from autograder.session import LocalSpawner
 
         return LocalSpawner().worker_path(session, kind)
 

@@ -232,7 +232,7 @@ class GradingRun:
         self._reference: Any = None
 
     def configure(self) -> None:
-        from autograder.student import StudentSession
+        from autograder.session import StudentSession
 
         workdir = self.spawner.new_workdir() if self.spawner is not None else self.workdir
         self.session = StudentSession(self.assignment.manifest, self.submission, device=self.device,
@@ -255,7 +255,7 @@ class GradingRun:
     def reference_session(self) -> Any:
         """A worker running the reference under the same sandbox and limits (for timing)."""
         if self._reference_session is None:
-            from autograder.student import StudentSession
+            from autograder.session import StudentSession
 
             path = self.assignment.reference_file
             if path is None:
@@ -321,13 +321,12 @@ class GradingRun:
         if report.failed:
             self.collect_errors.append(f"{report.nodeid}: {report.longreprtext[-2000:]}")
 
-    @pytest.hookimpl(hookwrapper=True)
+    @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[Any]) -> Any:
-        outcome = yield
-        report: pytest.TestReport = outcome.get_result()
+        report: pytest.TestReport = yield
         group = item.stash.get(GROUP_KEY, None)
         if group is None:
-            return
+            return report
         case = self.cases.setdefault(item.nodeid, CaseOutcome(item.nodeid, group, "passed"))
         if report.skipped and case.outcome == "passed" and report.when in ("setup", "call"):
             case.outcome = "skipped"
@@ -343,6 +342,7 @@ class GradingRun:
                 case.extra = credit.extra
                 if credit.note and case.outcome == "passed":
                     case.visible_text = case.hidden_text = credit.note
+        return report
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         for session in (self.session, self._reference_session):

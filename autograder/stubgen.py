@@ -70,7 +70,7 @@ def template_files(assignment: Assignment) -> dict[Path, str]:
         return files
     files[target / ref.name] = make_stub(ref.read_text(), str(ref))
     try:
-        from autograder.notebooks import student_notebook
+        from autograder.student_notebook import student_notebook
     except ImportError:
         return files
     notebook = student_notebook(assignment, files[target / ref.name])

@@ -48,10 +48,13 @@ def stage(submission: Path, module_file: str, dest: Path) -> StagedSubmission:
     if submission.suffix == ".zip":
         return _from_zip(submission, module_file, dest)
     if submission.suffix == ".ipynb":
-        from autograder.notebooks import notebook_to_module
+        from autograder.notebook_submission import NotebookError, notebook_to_module
 
         _check_size(submission.stat().st_size, submission.name, MAX_NOTEBOOK_BYTES)
-        source, notes = notebook_to_module(submission.read_bytes())
+        try:
+            source, notes = notebook_to_module(submission.read_bytes())
+        except NotebookError as exc:
+            raise SubmissionError(str(exc)) from None
         target = dest / module_file
         target.write_text(source)
         target.chmod(0o644)

@@ -23,7 +23,8 @@ from autograder.compare import (
     expect_tensor,
     unpack,
 )
-from autograder.sandbox.protocol import Helper, origin_of
+from autograder.origins import origin_of
+from autograder.sandbox.protocol import Helper
 
 
 def randn(*shape: int, gen: torch.Generator, dtype: torch.dtype = torch.float32,
@@ -58,8 +59,14 @@ def backward(out: torch.Tensor, grad: torch.Tensor | None = None) -> None:
     (out if grad is None else (out * grad).sum()).backward()
 
 
-def rand_ints(low: int, high: int, gen: torch.Generator) -> int:
+def randint(gen: torch.Generator, low: int, high: int) -> int:
+    """A seeded integer in ``[low, high]`` (both ends included): a random size or count."""
     return int(torch.randint(low, high + 1, (1,), generator=gen))
+
+
+def largest(t: torch.Tensor) -> float:
+    """The largest magnitude in ``t`` (0 for an empty tensor): the scale of a tolerance."""
+    return float(t.abs().max()) if t.numel() else 0.0
 
 
 def shapes_equal(a: Sequence[int], b: Sequence[int]) -> bool:
@@ -68,6 +75,6 @@ def shapes_equal(a: Sequence[int], b: Sequence[int]) -> bool:
 
 __all__ = [
     "CheckFailed", "GradingFailure", "Helper", "assert_close", "backward", "assert_equal", "assert_raises",
-    "device_of", "expect_tensor", "noncontiguous", "origin_of", "rand_ints", "randn", "transposed",
+    "device_of", "expect_tensor", "noncontiguous", "largest", "origin_of", "randint", "randn", "transposed",
     "unpack",
 ]

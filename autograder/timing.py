@@ -36,7 +36,7 @@ from typing import Any
 
 import torch
 
-from autograder.failures import CheckFailed, ForbiddenCallError, GradingFailure, StudentError
+from autograder.failures import CallTimeout, CheckFailed, ForbiddenCallError, GradingFailure, StudentError
 from autograder.manifest import Timed
 from autograder.sandbox import protocol
 
@@ -90,23 +90,17 @@ class Side:
         self.times: list[float] = []
         self.worker_times: list[float] = []
 
-    @property
-    def worker(self) -> Any:
-        return self.session._ensure()
-
     def _request(self, header: dict[str, Any], buffers: list[Any] = (), timeout: float = 60.0) -> Any:
         try:
-            reply, bufs = self.worker.request(dict(header, op="bench"), list(buffers), timeout=timeout)
-        except protocol.ReplyTimeout:
-            self.session.restart()
+            reply, bufs = self.session.request(dict(header, op="bench"), buffers, timeout=timeout, label=self.part,
+                                               call_text=f"{self.part}(timing inputs)")
+        except CallTimeout:
             raise GradingFailure(f"{self.part} did not finish within {timeout:g} s while being timed") from None
-        except Exception as exc:  # WorkerGone
+        except ForbiddenCallError:
+            raise
+        except GradingFailure as exc:  # the worker ended, or could not be (re)started
             self.session.restart()
-            raise GradingFailure(f"{self.part} ended the worker while being timed ({exc})") from None
-        violations = list(reply.get("violations") or []) + self.worker.alarms
-        self.worker.alarms = []
-        if violations:
-            raise ForbiddenCallError(self.part, violations)
+            raise GradingFailure(f"{self.part} ended the worker while being timed ({exc.summary})") from None
         if not reply.get("ok"):
             raise StudentError(self.part, f"{self.part}(timing inputs)", reply.get("error") or {})
         return reply, bufs
@@ -134,18 +128,16 @@ class Side:
 
     def fetch(self, slot: int) -> Any:
         reply, bufs = self._request({"phase": "fetch", "slot": slot})
-        return protocol.Decoder(bufs, self.worker.limits).decode(reply.get("value"))
+        return self.session.decoder(bufs).decode(reply.get("value"))
 
     def clear(self) -> None:
         self._request({"phase": "clear"})
 
     def freeze(self) -> None:
-        if self.session.worker is not None:
-            self.session.worker.freeze()
+        self.session.freeze()
 
     def thaw(self) -> None:
-        if self.session.worker is not None:
-            self.session.worker.thaw()
+        self.session.thaw()
 
 
 def _to_device(value: Any, device: str) -> Any:
@@ -204,7 +196,7 @@ def compare(student: Any, reference: Any, spec: Timed, make_inputs: MakeInputs, 
     """
     sides = [Side(student, "student", spec.part), Side(reference, "reference", spec.part)]
     for side in sides:
-        side.session._ensure()  # start both workers before anything is timed
+        side.session.ensure()  # start both workers before anything is timed
     if build is not None:
         from autograder.student import RemoteObject, StudentModule
 
@@ -213,7 +205,7 @@ def compare(student: Any, reference: Any, spec: Timed, make_inputs: MakeInputs, 
             if not isinstance(obj, RemoteObject):
                 raise CheckFailed(f"{spec.part}: the object to time could not be built in the worker "
                                   f"(got {type(obj).__name__})")
-            side.target = obj._target()
+            side.target = obj.remote_target()
     overheads = {}
     for side, other in (sides, sides[::-1]):
         other.freeze()

@@ -39,7 +39,7 @@ def blocked_aten(manifest: Manifest) -> dict[str, list[str]]:
     """Per ``[forbidden.aten]`` label, the operators its pattern blocks (as the worker will)."""
     if not manifest.forbidden.aten:
         return {}
-    from autograder.sandbox.guards import aten_operators
+    from autograder.sandbox.dispatch_bans import aten_operators
 
     return aten_operators(manifest.forbidden.aten)
 

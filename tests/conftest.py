@@ -42,13 +42,13 @@ def shared_spawner(assignment: Any, limits: dict[str, Any] | None, device: str) 
     zygote is keyed by the full policy (limits, forbidden calls, device), so a test's own limits
     still hold. Tests of the sandbox and of timing keep fresh workers (``fresh=True``).
     """
+    from autograder.sandbox.launcher import Policy
     from autograder.sandbox.pool import start_spawner
-    from autograder.student import policy_for
 
     manifest = assignment.manifest
     if limits:
         manifest = manifest.model_copy(update={"limits": manifest.limits.model_copy(update=limits)})
-    policy = policy_for(manifest, device)
+    policy = Policy.for_manifest(manifest, device)
     key = repr(policy)
     if key not in _SPAWNERS:  # None when not root: fresh workers, as `autograder grade` would use
         _SPAWNERS[key] = start_spawner(policy, Path(tempfile.mkdtemp(prefix="autograder-test-jobs-")))

@@ -13,7 +13,8 @@ import torch
 
 from autograder.course import resolve_assignment
 from autograder.failures import ForbiddenCallError
-from autograder.student import StudentModule, StudentSession
+from autograder.session import StudentSession
+from autograder.student import StudentModule
 
 SUBMISSION = '''
 import threading

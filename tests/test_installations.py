@@ -20,7 +20,8 @@ from conftest import ROOT, assert_no_leftovers
 from autograder.course import resolve_assignment
 from autograder.sandbox.capabilities import detect
 from autograder.sandbox.uids import installation
-from autograder.student import StudentModule, StudentSession
+from autograder.session import StudentSession
+from autograder.student import StudentModule
 
 HOLDER = '''
 import os, time

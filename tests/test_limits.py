@@ -8,13 +8,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from types import SimpleNamespace
+from dataclasses import replace
 
+from autograder.manifest import Limits
 from autograder.sandbox import limits
+from autograder.sandbox.launcher import Policy
 from autograder.sandbox.uids import installation
 
-POLICY = SimpleNamespace(cpu_seconds=60, file_size_mb=8, max_open_files=100, max_processes=32,
-                         memory_mb=2048, device="cpu")
+POLICY = Policy(Limits(cpu_seconds=60, file_size_mb=8, max_open_files=100, max_processes=32, memory_mb=2048))
 
 
 def apply_in_child(table: list, before: str = "") -> dict:
@@ -36,8 +37,7 @@ def test_the_table_follows_the_policy():
     table = {name: (soft, hard) for name, soft, hard in limits.table(POLICY, per_uid=True)}
     assert table["RLIMIT_AS"] == (2048 << 20, 2048 << 20) and table["RLIMIT_NPROC"] == (32, 32)
     assert table["RLIMIT_CORE"] == (0, 0) and table["RLIMIT_CPU"] == (60, 65)
-    cuda_shared_uid = {name for name, _, _ in limits.table(SimpleNamespace(**{**vars(POLICY), "device": "cuda"}),
-                                                           per_uid=False)}
+    cuda_shared_uid = {name for name, _, _ in limits.table(replace(POLICY, device="cuda"), per_uid=False)}
     assert "RLIMIT_AS" not in cuda_shared_uid and "RLIMIT_NPROC" not in cuda_shared_uid
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from autograder.course import list_assignments, resolve_assignment
 from autograder.grading import grade
-from autograder.notebooks import notebook_to_module
+from autograder.notebook_submission import notebook_to_module
 from autograder.stubgen import make_stub, template_files
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,7 +14,8 @@ from conftest import ROOT, assert_no_leftovers, grade_source
 from autograder.course import resolve_assignment
 from autograder.failures import CallTimeout, WorkerCrashed
 from autograder.sandbox.capabilities import detect
-from autograder.student import StudentModule, StudentSession
+from autograder.session import StudentSession
+from autograder.student import StudentModule
 
 PROBE = r'''
 import os, socket, resource, sys, subprocess, time

@@ -113,9 +113,12 @@ def pair_page(rank: int, pair: Any, slices: tuple[Any, Any], code_a: str, code_b
     return page(f"{pair.a} and {pair.b}: {pair.score:.0%} similar", body, up="../" if linked else "")
 
 
-def similarity_rows(report: Any, shown: int, prefix: str = "", linked: bool = True) -> list[list[str]]:
-    from autograder.batch.similarity import pair_file
+def pair_file(rank: int) -> str:
+    """The side-by-side page of the pair ranked ``rank`` (in the similarity folder)."""
+    return f"pair-{rank:04d}.html"
 
+
+def similarity_rows(report: Any, shown: int, prefix: str = "", linked: bool = True) -> list[list[str]]:
     rows = []
     for rank, p in enumerate(report.pairs[:shown], start=1):
         flag = "<span class='flag'>flagged</span>" if p.score >= report.flag_at else ""

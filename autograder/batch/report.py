@@ -78,7 +78,8 @@ def write_report(out: Path, title: str, rows: list[dict[str, Any]], test_rows: l
 
 
 def _similar_by_student(similarity: Any, per_student: int = 3) -> dict[str, list[tuple[str, float, str]]]:
-    from autograder.batch.similarity import SHOWN, pair_file
+    from autograder.batch.pages import pair_file
+    from autograder.batch.similarity import SHOWN
 
     out: dict[str, list[tuple[str, float, str]]] = {}
     if similarity is None:

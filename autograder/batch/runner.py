@@ -95,11 +95,11 @@ def _grader_main(assignment_dir: str, course_root: str | None, device: str, jobs
                  tasks: Any, results: Any) -> None:
     """One grader process: start a zygote, then grade submissions until told to stop."""
     _die_with_parent()
+    from autograder.sandbox.launcher import Policy
     from autograder.sandbox.pool import zygote_spawner
-    from autograder.student import policy_for
 
     assignment = Assignment(Path(assignment_dir), Path(course_root) if course_root else None)
-    policy = policy_for(assignment.manifest, device)
+    policy = Policy.for_manifest(assignment.manifest, device)
     # Not root: no zygote, every submission gets a fresh sandboxed process instead.
     with zygote_spawner(policy, Path(jobs_root) / str(os.getpid())) as spawner:
         while True:

@@ -90,7 +90,7 @@ def submission_code(path: Path, module_file: str) -> str:
 
 
 def notebook_code(raw: bytes) -> str:
-    from autograder.notebooks import strip_magics
+    from autograder.notebook_submission import strip_magics
     from autograder.submission import SubmissionError
 
     try:
@@ -213,7 +213,7 @@ def compare_class(assignment, folder: Path) -> SimilarityReport:
 
 def write_similarity(report: SimilarityReport, out: Path, shown: int = SHOWN, linked: bool = False) -> None:
     """similarity.csv (every pair that shares code), similarity.html and a side-by-side page per shown pair."""
-    from autograder.batch.pages import pair_page, similarity_index
+    from autograder.batch.pages import pair_file, pair_page, similarity_index
 
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "similarity.csv", "w", newline="") as fh:
@@ -230,7 +230,3 @@ def write_similarity(report: SimilarityReport, out: Path, shown: int = SHOWN, li
         (pages / pair_file(rank)).write_text(pair_page(rank, p, regions(p), report.sources[p.a],
                                                            report.sources[p.b], linked))
     (out / "similarity.html").write_text(similarity_index(report, shown, linked))
-
-
-def pair_file(rank: int) -> str:
-    return f"pair-{rank:04d}.html"

@@ -52,10 +52,10 @@ class NodeGrader:
         self.device = _node_device(device)
         # One lock per node: all slots of this node (and only they) share it.
         os.environ[TIMING_LOCK_ENV] = str(Path(tempfile.gettempdir()) / f"autograder-timing-{self.node_id[:24]}.lock")
+        from autograder.sandbox.launcher import Policy
         from autograder.sandbox.pool import start_spawner
-        from autograder.student import policy_for
 
-        self.spawner = start_spawner(policy_for(self.assignment.manifest, self.device), self.root / "jobs")
+        self.spawner = start_spawner(Policy.for_manifest(self.assignment.manifest, self.device), self.root / "jobs")
 
     def info(self) -> dict[str, Any]:
         """Where this slot runs and how it grades (shown by the head, checked by the tests)."""

@@ -1,7 +1,7 @@
-"""Notebook outputs built from one source: the student notebook, otter-grader and nbgrader exports.
+"""Exports for other tools built from one source: otter-grader and nbgrader.
 
-``cells`` lays an assignment out as notebook cells (handout sections, one cell per
-function or class, a check after each part); ``bundle`` packs the graders into
+``autograder.notebook_cells`` lays an assignment out as notebook cells (shared with
+the student notebook, ``autograder.student_notebook``); ``bundle`` packs the graders into
 the generated files; ``inprocess`` and ``runtime`` run the same pytest graders
 inside a student's own interpreter, which is what otter and nbgrader expect.
 """

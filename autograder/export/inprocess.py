@@ -81,7 +81,7 @@ class InProcessSpawner:
         return Path(tempfile.mkdtemp(prefix="autograder-inprocess-"))
 
     def spawn(self, session: Any) -> InProcessWorker:
-        return InProcessWorker(self.namespace, session.module_name, session.policy.max_reply_mb)
+        return InProcessWorker(self.namespace, session.module_name, session.policy.limits.max_reply_mb)
 
     def worker_path(self, session: Any, kind: str) -> str:
         return str(session.host_dirs[kind])

@@ -23,8 +23,8 @@ from typing import Any
 
 from autograder.course import Assignment
 from autograder.export.bundle import hidden_files, pack, public_files
-from autograder.export.cells import code_cell, layout, markdown_cell, notebook_json
 from autograder.export.runtime import reference_report
+from autograder.notebook_cells import code_cell, layout, markdown_cell, notebook_json
 
 SOLUTION = re.compile(r"^(\s*)# (BEGIN|END) SOLUTION\s*$", re.MULTILINE)
 SETUP = '''\

@@ -188,8 +188,8 @@ def worker_source(assignment: Any, device: str, caps: Any) -> Iterator[Any]:
     if not caps.drop_uid or os.environ.get("AUTOGRADER_ZYGOTE", "1") == "0":
         yield None
         return
+    from autograder.sandbox.launcher import Policy
     from autograder.sandbox.pool import zygote_spawner
-    from autograder.student import policy_for
 
     def no_zygote(why: str) -> None:
         log(f"no zygote ({why}); each worker imports torch itself (about 0.2 GB more memory)")
@@ -198,7 +198,7 @@ def worker_source(assignment: Any, device: str, caps: Any) -> Iterator[Any]:
                 "while it is timed")
 
     jobs = Path(tempfile.mkdtemp(prefix="autograder-jobs-"))
-    with zygote_spawner(policy_for(assignment.manifest, device), jobs, caps, log=no_zygote) as spawner:
+    with zygote_spawner(Policy.for_manifest(assignment.manifest, device), jobs, caps, log=no_zygote) as spawner:
         yield spawner
 
 

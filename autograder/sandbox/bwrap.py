@@ -17,7 +17,7 @@ FRAMEWORK_MOUNT = "/opt/ag"
 
 def worker_env(policy: Any, scratch: str) -> dict[str, str]:
     """Everything the worker's environment holds: nothing of the grader's."""
-    n = str(policy.threads)
+    n = str(policy.limits.threads)
     return {
         "PATH": "/usr/bin:/bin", "HOME": scratch, "TMPDIR": scratch, "LANG": "C.UTF-8",
         "OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n,
@@ -65,10 +65,10 @@ def command(policy: Any, env: dict[str, str], binds: list[tuple[str, str]], info
             argv += ["--ro-bind", etc, etc]
     # The private /tmp first: Python or the framework may live under the host's /tmp (a CI
     # checkout, a test install), and a tmpfs mounted after their binds would hide them.
-    size = str((tmp_mb or policy.scratch_mb) << 20)
+    size = str((tmp_mb or policy.limits.scratch_mb) << 20)
     argv += ["--dev", "/dev", "--proc", "/proc",
              "--perms", "1777", "--size", size, "--tmpfs", "/tmp",
-             "--perms", "1777", "--size", str(policy.scratch_mb << 20), "--tmpfs", "/dev/shm"]
+             "--perms", "1777", "--size", str(policy.limits.scratch_mb << 20), "--tmpfs", "/dev/shm"]
     made: set[str] = {"/", "/usr", "/tmp", "/dev", "/proc", "/etc", "/opt"}
     for src in python_roots():
         argv += parents(src, made) + ["--ro-bind", src, src]

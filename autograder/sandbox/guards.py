@@ -9,7 +9,7 @@ Three layers, because a student can reach a library function many ways:
    immediate caller is the student's own code, so torch internals that use the
    function for an allowed operation are unaffected. Aliases, ``getattr`` and
    ``importlib`` all end at the patched attribute.
-2. **Dispatcher kernels.** Assignment-wide bans name aten operators (``aten``
+2. **Dispatcher kernels** (``dispatch_bans.py``). Assignment-wide bans name aten operators (``aten``
    patterns in the manifest); a checking kernel is registered for each, so
    ``torch.ops.aten.convolution``, ``torch._C._nn.thnn_conv2d`` and any other
    route into the operator trip as well. It lets the framework's own computing
@@ -31,12 +31,12 @@ from __future__ import annotations
 import functools
 import importlib
 import os
-import re
 import sys
 import types
-import warnings
 from collections.abc import Callable
 from typing import Any
+
+from autograder.sandbox import dispatch_bans
 
 VIOLATIONS: list[dict[str, Any]] = []
 _ACTIVE: set[str] = set()
@@ -44,11 +44,6 @@ _STUDENT_DIRS: tuple[str, ...] = ()
 _ALARM: Callable[[dict[str, Any]], None] | None = None
 _TRANSPARENT = ("functools", "operator", "importlib", "<frozen")
 _KEEP_ALIVE: list[Any] = []
-# See ``_framework_caller``; torch's folder is added by ``install`` (torch is imported there).
-_HERE = os.path.dirname(os.path.abspath(__file__))
-_PASS_OVER: tuple[str, ...] = ("<frozen", os.path.abspath(__file__))
-_EXEMPT_FILES = {os.path.join(_HERE, "protocol.py"), os.path.join(_HERE, "helpers.py")}
-_EXEMPT_CODE: set[Any] = set()
 
 
 class ForbiddenCall(BaseException):
@@ -261,101 +256,6 @@ def _register_mode_names(dotted: str) -> None:
         _MODE_NAMES[f"{parts[1]}_{parts[-1]}"] = dotted
 
 
-def _aten_overloads() -> dict[str, list[str]]:
-    """Every aten operator name (without overload) -> its full names (``_softmax``, ``_softmax.out``)."""
-    import torch
-
-    overloads: dict[str, list[str]] = {}
-    for name in sorted(torch._C._dispatch_get_all_op_names()):
-        if name.startswith("aten::"):
-            full = name.split("::", 1)[1]
-            overloads.setdefault(full.split(".")[0], []).append(full)
-    return overloads
-
-
-def aten_operators(patterns: dict[str, str]) -> dict[str, list[str]]:
-    """Per label, the aten operators (names without overload) its pattern matches: what the ban blocks."""
-    ops = sorted(_aten_overloads())
-    return {label: [op for op in ops if re.search(pattern, op)] for label, pattern in patterns.items()}
-
-
-def install_aten(patterns: dict[str, str]) -> list[str]:
-    """Register a checking kernel for every aten operator matching a banned pattern.
-
-    The kernel replaces the operator's Autograd, CPU and CUDA kernels; it trips when the
-    caller is not the framework (see ``_framework_caller``) and otherwise runs the kernel
-    it replaced, captured before the override, so the framework's own code in the worker
-    (decoding, the timing checksum, helpers) keeps the operator with its gradients.
-    """
-    import torch
-
-    lib = torch.library.Library("aten", "IMPL")
-    _KEEP_ALIVE.append(lib)
-    blocked = []
-    overloads = _aten_overloads()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for label, ops in aten_operators(patterns).items():
-            for op in ops:
-                for full in overloads[op]:  # every overload: torch.ops.aten.<op>.out is a route too
-                    kernel = _aten_kernel(label, full, _original_kernels(f"aten::{full}"))
-                    for key in ("Autograd", "CPU", "CUDA"):
-                        try:
-                            lib.impl(full, kernel, key, with_keyset=True)
-                        except Exception:  # an operator without that key or a schema quirk
-                            continue
-                blocked.append(op)
-    return blocked
-
-
-_KERNEL_KEYS = ("AutogradCPU", "AutogradCUDA", "CPU", "CUDA")
-
-
-def _original_kernels(name: str) -> dict[Any, Any]:
-    """The kernels an override replaces, by dispatch key (those this build has)."""
-    import torch
-
-    found = {}
-    for key in _KERNEL_KEYS:
-        try:
-            if torch._C._dispatch_has_computed_kernel_for_dispatch_key(name, key):
-                dk = getattr(torch._C.DispatchKey, key)
-                found[dk] = torch._C._dispatch_get_computed_kernel_for_dispatch_key(name, dk)
-        except RuntimeError:  # no such operator (only named overloads)
-            continue
-    return found
-
-
-def _aten_kernel(label: str, op: str, originals: dict[Any, Any]) -> Callable[..., Any]:
-    def kernel(keyset: Any, *args: Any, **kwargs: Any) -> Any:
-        if not _framework_caller(sys._getframe(1)):
-            _trip(label, f"aten::{op}", _nearest_student(sys._getframe(1)))
-        original = originals.get(keyset.highestPriorityTypeId())
-        if original is None:
-            raise NotImplementedError(f"aten::{op} has no kernel for {keyset}")
-        return original.call_boxed(keyset, *args, **kwargs)
-
-    return kernel
-
-
-def _framework_caller(frame: Any) -> bool:
-    """Whether the nearest Python caller is framework code that computes on its own.
-
-    Dispatcher-level bans (aten, the autograd engine) cannot ask "is the immediate caller
-    the student": anything the student starts (their function, a thread, a callback, a
-    torch operator they export as their function) reaches them. So they trip for every
-    caller except the framework's own computing code in the worker: decoding and encoding
-    (``protocol.py``), the helpers graders build (``helpers.py``) and the timing checksum.
-    Frames of torch and of the guards' own wrappers are passed over; a framework frame that
-    calls student code (``worker.py`` running the student's function) is not exempt.
-    """
-    while frame is not None and frame.f_code.co_filename.startswith(_PASS_OVER):
-        frame = frame.f_back
-    if frame is None:
-        return False
-    return frame.f_code.co_filename in _EXEMPT_FILES or frame.f_code in _EXEMPT_CODE
-
-
 def _nearest_student(frame: Any) -> Any:
     while frame is not None and not frame.f_code.co_filename.startswith(_STUDENT_DIRS):
         frame = frame.f_back
@@ -383,7 +283,7 @@ def install_autograd() -> None:
         return t
 
     def unpack(t: Any) -> Any:
-        if "autograd" in _ACTIVE and not _framework_caller(sys._getframe(1)):
+        if "autograd" in _ACTIVE and not dispatch_bans.framework_caller(sys._getframe(1)):
             _trip("autograd (a backward pass)", "autograd engine", _nearest_student(sys._getframe(1)))
         return t
 
@@ -410,20 +310,14 @@ def configure(student_dirs: list[str], alarm: Callable[[dict[str, Any]], None] |
 def install(spec: dict[str, Any], student_dirs: list[str],
             alarm: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Install all layers from the worker config's ``forbidden`` section."""
-    global _PASS_OVER
-    import torch
-
-    from autograder.sandbox import bench
-
-    _PASS_OVER = (*_PASS_OVER, os.path.dirname(os.path.abspath(torch.__file__)) + "/")
-    _EXEMPT_CODE.update({bench.checksum.__code__, bench._flush_l2.__code__})
+    dispatch_bans.prepare(os.path.abspath(__file__))
     configure(student_dirs, alarm)
     report: dict[str, Any] = {"missing": [], "aten": []}
     names = sorted(set(spec.get("python", [])))
     if names:
         report["missing"] = install_python(names)
     if spec.get("aten"):
-        report["aten"] = install_aten(spec["aten"])
+        report["aten"] = dispatch_bans.install_aten(spec["aten"], _trip, _nearest_student, _KEEP_ALIVE)
     if spec.get("autograd"):
         install_autograd()
     return report

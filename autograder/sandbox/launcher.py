@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from autograder.manifest import Limits, Manifest
 from autograder.sandbox import bwrap, limits, procs, protocol
 from autograder.sandbox.capabilities import Capabilities, detect
 from autograder.sandbox.uids import UidLease
@@ -30,21 +31,20 @@ from autograder.sandbox.uids import UidLease
 IN_SANDBOX = {"submission": "/submission", "data": "/data", "scratch": "/tmp"}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Policy:
-    """Resource limits for one worker (from the manifest's ``[limits]``)."""
+    """What one worker may use and call: the manifest's ``[limits]``, the device, the bans."""
 
-    memory_mb: int = 4096
-    cpu_seconds: int = 600
-    file_size_mb: int = 64
-    max_processes: int = 64
-    max_open_files: int = 512
-    scratch_mb: int = 256
-    threads: int = 1
-    output_limit_kb: int = 64
-    max_reply_mb: int = 512
+    limits: Limits = field(default_factory=Limits)
     device: str = "cpu"
     forbidden: dict[str, Any] = field(default_factory=dict)
+    output_limit_kb: int = 64
+
+    @classmethod
+    def for_manifest(cls, manifest: Manifest, device: str) -> Policy:
+        return cls(limits=manifest.limits, device=device,
+                   forbidden={"python": manifest.all_forbidden_python(), "aten": dict(manifest.forbidden.aten),
+                              "autograd": manifest.forbidden.autograd})
 
 
 class WorkerGone(Exception):
@@ -107,7 +107,7 @@ class Channel:
         self.policy = policy
         self.output = OutputCapture(policy.output_limit_kb * 1024)
         self.alarms: list[dict[str, Any]] = []
-        self.limits = protocol.Limits(max_buffer_bytes=policy.max_reply_mb << 20)
+        self.limits = protocol.Limits(max_buffer_bytes=policy.limits.max_reply_mb << 20)
         self.next_id = 1
         self.req_w = self.rep_r = -1
         self.open = False
@@ -234,7 +234,7 @@ class WorkerProcess(Channel):
             "uid": self.uid_lease.uid if self.uid_lease else None,
             "gid": self.uid_lease.uid if self.uid_lease else None,
             "rfd": rfd, "wfd": wfd,
-            "threads": self.policy.threads,
+            "threads": self.policy.limits.threads,
             "scratch": self.worker_path("scratch"),
             "submission_dir": submission,
             "student_dirs": [submission] + self.student_module_dirs,

@@ -23,16 +23,17 @@ def table(policy: Any, per_uid: bool) -> list[list[Any]]:
     No address-space limit on CUDA (it reserves huge virtual ranges); the process count
     only when the worker has its own uid (RLIMIT_NPROC counts every process of the uid).
     """
+    lim = policy.limits
     out = [
-        ["RLIMIT_CPU", policy.cpu_seconds, policy.cpu_seconds + 5],
-        ["RLIMIT_FSIZE", policy.file_size_mb * MB, policy.file_size_mb * MB],
-        ["RLIMIT_NOFILE", policy.max_open_files, policy.max_open_files],
+        ["RLIMIT_CPU", lim.cpu_seconds, lim.cpu_seconds + 5],
+        ["RLIMIT_FSIZE", lim.file_size_mb * MB, lim.file_size_mb * MB],
+        ["RLIMIT_NOFILE", lim.max_open_files, lim.max_open_files],
         ["RLIMIT_CORE", 0, 0],
     ]
     if policy.device == "cpu":
-        out.append(["RLIMIT_AS", policy.memory_mb * MB, policy.memory_mb * MB])
+        out.append(["RLIMIT_AS", lim.memory_mb * MB, lim.memory_mb * MB])
     if per_uid:
-        out.append(["RLIMIT_NPROC", policy.max_processes, policy.max_processes])
+        out.append(["RLIMIT_NPROC", lim.max_processes, lim.max_processes])
     return out
 
 

@@ -63,7 +63,7 @@ class Zygote:
         if self.caps.bwrap:
             argv[3] = f"{bwrap.FRAMEWORK_MOUNT}/autograder/sandbox/zygote.py"
             argv = bwrap.command(self.policy, env, [(str(self.jobs_root), JOBS_MOUNT)], info_w,
-                                 tmp_mb=4 * self.policy.scratch_mb) + argv
+                                 tmp_mb=4 * self.policy.limits.scratch_mb) + argv
         pass_fds = [child.fileno()] + ([info_w] if info_w is not None else [])
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, pass_fds=pass_fds, env=env,
                                      start_new_session=True, close_fds=True)
@@ -202,7 +202,7 @@ class ZygoteSpawner:
 
     def spawn(self, session: Any) -> ZygoteChild:
         return self.zygote.spawn(session.workdir.name, session.workdir, UidLease.acquire(),
-                                 session.policy.threads, session.extra_student_dirs)
+                                 session.policy.limits.threads, session.extra_student_dirs)
 
     def worker_path(self, session: Any, kind: str) -> str:
         if kind == "scratch":

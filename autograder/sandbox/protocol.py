@@ -153,19 +153,6 @@ class Helper:
     kwargs: dict = field(default_factory=dict)
 
 
-@dataclass
-class TensorOrigin:
-    """What the worker said about a tensor it returned (student-controlled, for feedback)."""
-
-    type_name: str
-    device: str
-    requires_grad: bool
-    shares_storage_with: list[int]
-    fn: str = ""
-    call: str = ""
-    dtype_rule: str = ""  # the handout's dtype rule for the function that returned it (grader-side)
-
-
 def _torch():
     import torch
 
@@ -292,8 +279,8 @@ def _storage_bytes(storage: Any) -> Any:
 class Decoder:
     """Rebuilds values from JSON data plus buffers, treating the input as hostile.
 
-    The grader rebuilds on the CPU and records what the worker claimed
-    (``origin_of``); the worker (``worker_side``) puts tensors on the device the
+    The grader rebuilds on the CPU and lists what the worker claimed about each
+    tensor in ``claims`` (for ``origins.py``); the worker (``worker_side``) puts tensors on the device the
     grader asked for. ``on_handle`` maps ``{"$handle": id}`` to a local object (the worker looks up
     its table; the grader makes a proxy). ``on_helper`` builds trusted callables
     (worker only). Every tensor is a fresh ``torch.Tensor`` made from raw bytes,
@@ -315,6 +302,7 @@ class Decoder:
         self.worker_side = worker_side
         self.nodes = 0
         self.used: set[int] = set()
+        self.claims: list[tuple[Any, dict[str, Any]]] = []  # (tensor, what the worker said about it)
 
     def decode(self, data: Any, depth: int = 0) -> Any:
         self.nodes += 1
@@ -400,25 +388,16 @@ class Decoder:
         if self.worker_side:  # the grader chose the device; student inputs carry no extras
             device = str(meta.get("device", "cpu"))
             return tensor if device == "cpu" else tensor.to(device)
-        return _with_origin(tensor, meta)
-
-
-def _with_origin(tensor: Any, meta: dict[str, Any]) -> Any:
-    if "type" in meta:
-        shares = meta.get("shares", [])
-        tensor._ag_origin = TensorOrigin(
-            type_name=str(meta.get("type"))[:200],
-            device=str(meta.get("device", "cpu"))[:32],
-            requires_grad=bool(meta.get("requires_grad", False)),
-            shares_storage_with=[i for i in shares if type(i) is int] if type(shares) is list else [],
-        )
-    return tensor
+        if "type" in meta:
+            shares = meta.get("shares", [])
+            self.claims.append((tensor, {
+                "type_name": str(meta.get("type"))[:200],
+                "device": str(meta.get("device", "cpu"))[:32],
+                "requires_grad": bool(meta.get("requires_grad", False)),
+                "shares_storage_with": [i for i in shares if type(i) is int] if type(shares) is list else [],
+            }))
+        return tensor
 
 
 def _int_list(value: Any) -> bool:
     return type(value) is list and all(type(v) is int and 0 <= v < (1 << 62) for v in value)
-
-
-def origin_of(tensor: Any) -> TensorOrigin | None:
-    """What the worker reported about a tensor it sent (None for grader-made tensors)."""
-    return getattr(tensor, "_ag_origin", None)

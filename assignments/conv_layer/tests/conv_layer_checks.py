@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
-from autograder.testing import assert_close
+from autograder.testing import assert_close, backward, largest
 
 
 def tolerance(dtype: torch.dtype) -> float:
@@ -15,10 +16,6 @@ def check(actual, expected: torch.Tensor, fn: str, what: str, dtype: torch.dtype
     """Compare with a float64 expected value cast to ``dtype``; ``scale`` is the size of the summed terms."""
     tol = tolerance(dtype)
     assert_close(actual, expected.to(dtype), rtol=tol, atol=tol * max(scale, 1e-3), fn=fn, what=what)
-
-
-def largest(t: torch.Tensor) -> float:
-    return float(t.abs().max()) if t.numel() else 0.0
 
 
 def out_size(size: int, k: int, stride: int, padding: int) -> int:
@@ -98,3 +95,21 @@ def pool_backward_mistakes(actual, x: torch.Tensor, dout: torch.Tensor, k: int, 
             rules = ([TIE_RULE] if tie != "first" else []) + ([OVERLAP_RULE] if write != "accumulate" else [])
             return [f"your dx matches {' and '.join(what)}: {'; '.join(rules)}"]
     return []
+
+
+def conv_reference(x, w, b, stride, padding, dout=None):
+    """F.conv2d in float64, its gradients for ``dout`` and the magnitudes of the summed terms."""
+    leaves = [t.detach().double().requires_grad_() for t in (x, w)]
+    bias = None if b is None else b.detach().double().requires_grad_()
+    out = F.conv2d(leaves[0], leaves[1], bias, stride=stride, padding=padding)
+    with torch.no_grad():  # |x| conv |w| + |b|: how large the terms summed into each output are
+        mag = F.conv2d(leaves[0].abs(), leaves[1].abs(), None if b is None else bias.abs(), stride=stride,
+                       padding=padding)
+    if dout is None:
+        return out.detach(), largest(mag)
+    backward(out, dout.double())
+    absd = [t.detach().abs().requires_grad_() for t in leaves]
+    backward(F.conv2d(absd[0], absd[1], stride=stride, padding=padding), dout.double().abs())
+    grads = (leaves[0].grad, leaves[1].grad, bias.grad)
+    scales = (largest(absd[0].grad), largest(absd[1].grad), largest(dout.double().abs().sum(dim=(0, 2, 3))))
+    return grads, scales

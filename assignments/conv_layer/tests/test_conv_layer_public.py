@@ -12,29 +12,11 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from conv_layer_checks import check, largest, out_size, pool_backward_mistakes
+from conv_layer_checks import check, conv_reference, out_size, pool_backward_mistakes
 
-from autograder.testing import CheckFailed, backward, randn, unpack
+from autograder.testing import CheckFailed, backward, largest, randn, unpack
 
 # ---------------------------------------------------------------- helpers
-
-
-def conv_reference(x, w, b, stride, padding, dout=None):
-    """F.conv2d in float64, its gradients for ``dout`` and the magnitudes of the summed terms."""
-    leaves = [t.detach().double().requires_grad_() for t in (x, w)]
-    bias = None if b is None else b.detach().double().requires_grad_()
-    out = F.conv2d(leaves[0], leaves[1], bias, stride=stride, padding=padding)
-    with torch.no_grad():  # |x| conv |w| + |b|: how large the terms summed into each output are
-        mag = F.conv2d(leaves[0].abs(), leaves[1].abs(), None if b is None else bias.abs(), stride=stride,
-                       padding=padding)
-    if dout is None:
-        return out.detach(), largest(mag)
-    backward(out, dout.double())
-    absd = [t.detach().abs().requires_grad_() for t in leaves]
-    backward(F.conv2d(absd[0], absd[1], stride=stride, padding=padding), dout.double().abs())
-    grads = (leaves[0].grad, leaves[1].grad, bias.grad)
-    scales = (largest(absd[0].grad), largest(absd[1].grad), largest(dout.double().abs().sum(dim=(0, 2, 3))))
-    return grads, scales
 
 
 def close_to(actual, expected: torch.Tensor, scale: float) -> bool:
@@ -70,8 +52,11 @@ def conv_mistakes(actual, x, w, b, stride, padding, scale) -> list[str]:
 
 def hinted(exc: CheckFailed, hints: list[str], details: str = "") -> CheckFailed:
     """``exc`` with the hints after what was wrong and before the numbers, and extra details."""
-    head, sep, tail = exc.summary.partition(": Mismatched")
-    summary = f"{head} ({'; '.join(hints)}){sep}{tail}" if hints else exc.summary
+    summary = exc.summary
+    if hints and getattr(exc, "mismatch", None) is not None:  # values differ: hint before the numbers
+        summary = f"{exc.headline} ({'; '.join(hints)}): {exc.mismatch}"
+    elif hints:
+        summary = f"{exc.summary} ({'; '.join(hints)})"
     return CheckFailed(summary, f"{exc.details}\n{details}" if details else exc.details)
 
 

@@ -29,10 +29,6 @@ def check(actual, expected: torch.Tensor, fn: str, what: str, dtype: torch.dtype
     assert_close(actual, expected.to(dtype), rtol=rtol, atol=rtol * scale if scale > 0 else rtol, fn=fn, what=what)
 
 
-def largest(t: torch.Tensor) -> float:
-    return float(t.abs().max()) if t.numel() else 0.0
-
-
 def autograd(f, *inputs: torch.Tensor, dout: torch.Tensor | None = None):
     """f(*inputs) and the gradients of sum(dout * f) (or of a scalar f) with respect to every input."""
     leaves = [t.detach().double().requires_grad_() for t in inputs]

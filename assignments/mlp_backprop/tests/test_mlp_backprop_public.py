@@ -11,9 +11,9 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from mlp_backprop_checks import KEYS, autograd, check, largest, mlp_params, mlp_reference
+from mlp_backprop_checks import KEYS, autograd, check, mlp_params, mlp_reference
 
-from autograder.testing import CheckFailed, randn, unpack
+from autograder.testing import CheckFailed, largest, randn, unpack
 
 
 def showing(inputs: str, check_fn, *args, **kwargs) -> None:

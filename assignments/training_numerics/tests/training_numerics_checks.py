@@ -9,17 +9,13 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from autograder.testing import CheckFailed, assert_close, unpack
+from autograder.testing import CheckFailed, assert_close, largest, unpack
 
 
 def rtol_for(dtype: torch.dtype, magnitude: float = 1.0) -> float:
     """Relative tolerance for a result computed from values of this magnitude (float32 rounding of 1e4 is 1e-3)."""
     base = 5e-5 if dtype == torch.float32 else 1e-10
     return max(base, 8 * torch.finfo(dtype).eps * magnitude)
-
-
-def largest(t: torch.Tensor) -> float:
-    return float(t.abs().max()) if t.numel() else 0.0
 
 
 def check(actual, expected: torch.Tensor, fn: str, what: str, dtype: torch.dtype, rtol: float,

@@ -10,13 +10,9 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from conv_layer_checks import check, largest, out_size, pool_backward_mistakes
+from conv_layer_checks import check, conv_reference, out_size, pool_backward_mistakes
 
-from autograder.testing import CheckFailed, backward, noncontiguous, randn, transposed, unpack
-
-
-def randint(gen: torch.Generator, low: int, high: int) -> int:
-    return int(torch.randint(low, high + 1, (1,), generator=gen))
+from autograder.testing import CheckFailed, backward, largest, noncontiguous, randint, randn, transposed, unpack
 
 
 def layout(t: torch.Tensor | None, how: str) -> torch.Tensor | None:
@@ -61,22 +57,9 @@ def conv_tensors(gen: torch.Generator, sh: dict, dtype: torch.dtype = torch.floa
     return x, w, b, dout
 
 
-def conv_expected(x, w, b, stride, padding):
-    xd, wd = x.double(), w.double()
-    out = F.conv2d(xd, wd, None if b is None else b.double(), stride=stride, padding=padding)
-    mag = F.conv2d(xd.abs(), wd.abs(), None if b is None else b.double().abs(), stride=stride, padding=padding)
-    return out, largest(mag)
-
-
 def conv_grads(x, w, dout, stride, padding):
     """(dx, dw, db) by autograd in float64 and the magnitude of the terms summed into each."""
-    xd, wd = x.detach().double().requires_grad_(), w.detach().double().requires_grad_()
-    bd = torch.zeros(w.shape[0], dtype=torch.float64, requires_grad=True)
-    backward(F.conv2d(xd, wd, bd, stride=stride, padding=padding), dout.double())
-    xa, wa = x.detach().double().abs().requires_grad_(), w.detach().double().abs().requires_grad_()
-    backward(F.conv2d(xa, wa, stride=stride, padding=padding), dout.double().abs())
-    scales = (largest(xa.grad), largest(wa.grad), largest(dout.double().abs().sum(dim=(0, 2, 3))))
-    return (xd.grad, wd.grad, bd.grad), scales
+    return conv_reference(x, w, torch.zeros(w.shape[0]), stride, padding, dout=dout)
 
 
 GRID = [(s, p) for s in (1, 2, 3) for p in (0, 1, 2)]
@@ -109,7 +92,7 @@ def edge_inputs(case: str, gen: torch.Generator):
 def test_conv2d_forward_grid(student, gen, stride, padding):
     sh = conv_shape(gen, stride, padding)
     x, w, b, _ = conv_tensors(gen, sh, bias=bool(randint(gen, 0, 1)))
-    expected, scale = conv_expected(x, w, b, stride, padding)
+    expected, scale = conv_reference(x, w, b, stride, padding)
     check(student.conv2d_forward(x, w, b, stride=stride, padding=padding), expected, "conv2d_forward",
           "the output", x.dtype, scale)
 
@@ -118,7 +101,7 @@ def test_conv2d_forward_grid(student, gen, stride, padding):
 @pytest.mark.parametrize("case", EDGE_CASES)
 def test_conv2d_forward_edges(student, gen, case):
     x, w, b, _, stride, padding = edge_inputs(case, gen)
-    expected, scale = conv_expected(x, w, b, stride, padding)
+    expected, scale = conv_reference(x, w, b, stride, padding)
     if case.endswith("no_bias"):  # positional None, defaults for stride/padding when they are 1/0
         result = student.conv2d_forward(x, w, None, stride, padding)
     else:
@@ -130,7 +113,7 @@ def test_conv2d_forward_edges(student, gen, case):
 def test_conv2d_forward_defaults(student, gen):
     """stride and padding left at their defaults (1 and 0)."""
     x, w, b = randn(2, 3, 6, 5, gen=gen), randn(4, 3, 2, 3, gen=gen), randn(4, gen=gen)
-    expected, scale = conv_expected(x, w, b, 1, 0)
+    expected, scale = conv_reference(x, w, b, 1, 0)
     check(student.conv2d_forward(x, w, b), expected, "conv2d_forward", "the output with the default stride and "
           "padding", x.dtype, scale)
 

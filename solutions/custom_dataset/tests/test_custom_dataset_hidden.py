@@ -16,7 +16,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from autograder.failures import StudentError
 from autograder.sandbox.helpers import Affine, Flatten, IndexDataset
-from autograder.testing import CheckFailed, Helper, assert_close, assert_equal, assert_raises, unpack
+from autograder.testing import CheckFailed, Helper, assert_close, assert_equal, assert_raises, randint, unpack
 
 GETITEM = "CsvTensorDataset.__getitem__"
 STORED_DTYPES = [np.float64, np.float32, np.float16, np.int64, np.int32, np.uint8]
@@ -70,10 +70,6 @@ def save_arrays(files: Files) -> None:
 def random_array(gen: torch.Generator, shape: tuple[int, ...], dtype=np.float64) -> np.ndarray:
     values = torch.randn(shape, generator=gen, dtype=torch.float64) * 50
     return values.numpy().astype(dtype) if np.issubdtype(dtype, np.floating) else values.abs().numpy().astype(dtype)
-
-
-def randint(gen: torch.Generator, low: int, high: int) -> int:
-    return int(torch.randint(low, high + 1, (1,), generator=gen))
 
 
 def expected_item(files: Files, i: int, transform=None, target_transform=None) -> tuple[torch.Tensor, torch.Tensor]:

@@ -9,13 +9,9 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from mlp_backprop_checks import KEYS, autograd, check, largest, mlp_params, mlp_reference
+from mlp_backprop_checks import KEYS, autograd, check, mlp_params, mlp_reference
 
-from autograder.testing import CheckFailed, noncontiguous, randn, transposed, unpack
-
-
-def randint(gen: torch.Generator, low: int, high: int) -> int:
-    return int(torch.randint(low, high + 1, (1,), generator=gen))
+from autograder.testing import CheckFailed, largest, noncontiguous, randint, randn, transposed, unpack
 
 
 def layout(t: torch.Tensor, how: str) -> torch.Tensor:

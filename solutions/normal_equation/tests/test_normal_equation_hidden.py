@@ -13,11 +13,7 @@ import pytest
 import torch
 from normal_equation_checks import check_theta, descend, well_conditioned
 
-from autograder.testing import assert_close, assert_raises, noncontiguous, randn, transposed, unpack
-
-
-def randint(gen: torch.Generator, low: int, high: int) -> int:
-    return int(torch.randint(low, high + 1, (1,), generator=gen))
+from autograder.testing import assert_close, assert_raises, noncontiguous, randint, randn, transposed, unpack
 
 
 def make_deficient(X: torch.Tensor, gen: torch.Generator) -> torch.Tensor:

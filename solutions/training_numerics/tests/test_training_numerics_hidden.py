@@ -11,11 +11,7 @@ import pytest
 import torch
 from training_numerics_checks import check_adam, check_batch_norm, check_cross_entropy, check_softmax
 
-from autograder.testing import noncontiguous, randn, transposed
-
-
-def randint(gen: torch.Generator, low: int, high: int) -> int:
-    return int(torch.randint(low, high + 1, (1,), generator=gen))
+from autograder.testing import noncontiguous, randint, randn, transposed
 
 
 # ---------------------------------------------------------------- softmax

@@ -1,6 +1,6 @@
-"""Jupyter notebooks in and out.
+"""A submitted Jupyter notebook turned into the module that is graded.
 
-In: the code cells of a submitted ``.ipynb`` become the module. Every cell runs
+The code cells of a submitted ``.ipynb`` become the module. Every cell runs
 in its own guard, the way a student's "Run all" would continue past an error:
 a cell that raises (or does not parse) is recorded and the other cells still
 define their names, so one broken scratch cell costs only what depends on it.
@@ -9,10 +9,7 @@ folder, so tracebacks in feedback point at the cell and line, and the
 forbidden-call guards still recognise the code as the student's. Shell and
 magic lines (``!pip ...``, ``%time``) cannot run in the worker and are dropped
 with a note. The notebook is parsed as JSON only; nothing in it runs in the
-grader.
-
-Out: ``student_notebook`` builds ``student_template/<slug>/<slug>.ipynb`` from the
-same stub as ``<slug>.py`` (see ``autograder.export.cells`` for the layout).
+grader. (The notebook students start from is built by ``student_notebook.py``.)
 """
 
 from __future__ import annotations
@@ -99,17 +96,19 @@ def strip_magics(source: str) -> tuple[str, int, bool]:
     return "\n".join(lines) + ("\n" if lines else ""), dropped, False
 
 
+class NotebookError(ValueError):
+    """The notebook cannot be read (``submission.stage`` reports it as a submission error)."""
+
+
 def notebook_to_module(raw: bytes) -> tuple[str, list[str]]:
     """Source of a module that runs the notebook's code cells in order, and notes for feedback."""
-    from autograder.submission import SubmissionError
-
     try:
         nb = json.loads(raw)
         cells = nb["cells"]
         if not isinstance(cells, list):
             raise TypeError
     except (ValueError, KeyError, TypeError):
-        raise SubmissionError("the notebook is not valid .ipynb JSON") from None
+        raise NotebookError("the notebook is not valid .ipynb JSON") from None
     calls: list[str] = []
     notes: list[str] = []
     dropped = 0
@@ -153,12 +152,3 @@ def _compile_problem(flags: list[int], source: str, filename: str) -> str:
         msg = getattr(exc, "msg", None) or str(exc)
         return f"{type(exc).__name__} on line {line}: {msg}" if line else f"{type(exc).__name__}: {msg}"
     return ""
-
-
-def student_notebook(assignment: Any, stub_source: str) -> str | None:
-    """The Colab-ready student notebook: handout, one cell per function/class, public checks."""
-    from autograder.export.student_nb import build_student_notebook
-
-    if not assignment.handout.is_file():
-        return None
-    return build_student_notebook(assignment, stub_source)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from autograder.course import Assignment
 from autograder.export.bundle import pack, public_files
-from autograder.export.cells import code_cell, layout, markdown_cell, notebook_json
 from autograder.notebook import digest
+from autograder.notebook_cells import code_cell, layout, markdown_cell, notebook_json
 
 INSTALL_LINE = "# !pip install -q torch-autograder   # or the install line your course gives you"
 INSTALL = f"""\
@@ -75,3 +75,10 @@ def build_student_notebook(assignment: Assignment, stub_source: str) -> str:
                                                   "on everything you have run in this session."))
     cells.append(code_cell("check-all", "check()"))
     return notebook_json(cells, {"autograder": {"assignment": slug}})
+
+
+def student_notebook(assignment: Assignment, stub_source: str) -> str | None:
+    """The Colab-ready student notebook, or None when the assignment has no handout to lay out."""
+    if not assignment.handout.is_file():
+        return None
+    return build_student_notebook(assignment, stub_source)
