@@ -83,6 +83,8 @@ def sdpa_inputs(case: str, gen: torch.Generator, device: torch.device):
         lq = 1
     elif case == "cross_lengths":
         lq, lk, d, dv = 3, 11, 10, 3
+    elif case == "fully_masked_batch":  # a second batch element keeps the answer from being all zeros
+        batch = (max(batch[0], 2), batch[1])
     elif case.startswith("mask_lq_lk") or case == "mask_1_lk":
         lk = lq
     scale = 6.0 if case == "large_scores" else 1.5
