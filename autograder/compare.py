@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from autograder.failures import CheckFailed, GradingFailure, StudentError
+from autograder.failures import CheckFailed, GradingFailure, StudentError, short_message
 from autograder.origins import origin_of
 from autograder.values import Remote, describe, describe_call
 
@@ -42,7 +42,8 @@ def expect_tensor(actual: Any, *, fn: str | None = None, what: str = "the result
     """Fail unless ``actual`` is exactly a ``torch.Tensor`` (no subclass, no other type)."""
     name, call = _who(actual, fn)
     if type(actual) is not torch.Tensor:
-        raise CheckFailed(f"{name}: {what} should be a torch.Tensor, got {_kind(actual)}", _details(call))
+        raise CheckFailed(f"{name}: {what} should be a torch.Tensor, got {_kind(actual)}", _details(call),
+                          f"{name}: {what} should be a torch.Tensor, got a {value_type(actual)}")
     origin = origin_of(actual)
     if origin is not None and origin.type_name not in ("", "torch.Tensor"):
         raise CheckFailed(f"{name}: {what} is a {origin.type_name}, a subclass of torch.Tensor; "
@@ -195,7 +196,8 @@ def assert_raises(error: str, fn: Any, *args: Any, **kwargs: Any) -> StudentErro
         if exc.kind == "not_implemented":
             raise  # the stub: said as "not implemented", not as a wrong exception
         raise CheckFailed(f"{label} raised {exc.type_name} where {error} was expected: {exc.message}",
-                          exc.details) from None
+                          exc.details, f"{label} raised {exc.type_name} where {error} was expected: "
+                          f"{short_message(exc.message)}") from None
     kind = f"a {value_type(result)}"
     raise CheckFailed(f"{label} should raise {error} for these inputs, but it returned {kind}",
                       f"call: {describe_call(label, args, kwargs)}\nreturned: {describe(result)}")
@@ -210,7 +212,8 @@ def value_type(value: Any) -> str:
 def unpack(value: Any, n: int, *, fn: str, what: str = "the result") -> tuple:
     """Require a tuple (or list) of exactly ``n`` items."""
     if not isinstance(value, (tuple, list)) or len(value) != n:
-        raise CheckFailed(f"{fn}: {what} should be a tuple of {n} items, got {_kind(value)}")
+        raise CheckFailed(f"{fn}: {what} should be a tuple of {n} items, got {_kind(value)}", "",
+                          f"{fn}: {what} should be a tuple of {n} items, got a {value_type(value)}")
     return tuple(value)
 
 

@@ -7,19 +7,36 @@ for visible tests (input shapes, expected and received values, where).
 
 from __future__ import annotations
 
+SHORT_MESSAGE = 80
+
+
+def short_message(message: str) -> str:
+    """The first line of a student's exception text, at most ``SHORT_MESSAGE`` characters.
+
+    All a hidden test shows of it: a submission that prints its inputs into an
+    exception must not carry hidden inputs out through the feedback.
+    """
+    lines = message.strip().splitlines()
+    line = lines[0].strip() if lines else ""
+    more = len(lines) > 1 or len(line) > SHORT_MESSAGE
+    return line[:SHORT_MESSAGE] + (" [...]" if more else "")
+
 
 class GradingFailure(AssertionError):
     """A test failed because of the submission (never a framework error)."""
 
     kind = "wrong"
 
-    def __init__(self, summary: str, details: str = "") -> None:
+    def __init__(self, summary: str, details: str = "", hidden_summary: str | None = None) -> None:
         super().__init__(summary if not details else f"{summary}\n{details}")
         self.summary = summary
         self.details = details
+        self.hidden_summary = summary if hidden_summary is None else hidden_summary
 
     def render(self, hidden: bool) -> str:
-        if hidden or not self.details:
+        if hidden:
+            return self.hidden_summary
+        if not self.details:
             return self.summary
         return f"{self.summary}\n{self.details}"
 
@@ -48,11 +65,12 @@ class StudentError(GradingFailure):
             super().__init__(f"{fn} is not implemented yet (raises NotImplementedError)")
             return
         summary = f"{fn} raised {self.type_name}: {self.message}".rstrip(": ") + where
+        hidden_summary = f"{fn} raised {self.type_name}: {short_message(self.message)}".rstrip(": ") + where
         details = f"call: {call}"
         lines = [f"  {f[0]}:{f[1]} in {f[2]}: {f[3]}" for f in tb if isinstance(f, list) and len(f) == 4]
         if lines:
             details = (details + "\n" if details else "") + "traceback (your code):\n" + "\n".join(lines[-6:])
-        super().__init__(summary, details)
+        super().__init__(summary, details, hidden_summary)
 
     def is_a(self, name: str) -> bool:
         return name in self.mro

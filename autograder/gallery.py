@@ -7,7 +7,8 @@ hidden ones (hidden ones are what Gradescope shows after grades are published). 
 review feedback there as a document; a diff of it shows what a change did to the words.
 
 The file starts with a digest of the inputs that shape the text (corpus, graders, manifests,
-references, the feedback modules), so a test can tell cheaply that it is stale.
+references, the feedback modules), so a test can tell cheaply that it is stale. Hidden tests run
+under the fixed ``HIDDEN_SEED``, not the course secret, so the text is the same everywhere.
 """
 
 from __future__ import annotations
@@ -31,8 +32,12 @@ DEFAULT_CORPUS = Path("tests/corpus")
 # What the gallery's text depends on; a change to any of these makes the committed gallery stale.
 INPUTS = ("tests/corpus/*/bug_*.py", "assignments/*/assignment.toml", "assignments/*/tests/*.py",
           "solutions/*/*.py", "solutions/*/tests/test_*_hidden.py",
-          "autograder/compare.py", "autograder/failures.py", "autograder/results.py",
-          "autograder/feedback.py", "autograder/testing.py", "autograder/student.py", "autograder/gallery.py")
+          "autograder/compare.py", "autograder/failures.py", "autograder/results.py", "autograder/scoring.py",
+          "autograder/feedback.py", "autograder/testing.py", "autograder/student.py", "autograder/values.py",
+          "autograder/origins.py", "autograder/gallery.py")
+# Hidden graders draw from a per-submission seed keyed by the course secret (hidden_seed.py); the
+# gallery uses this fixed one instead, so its text is the same on every machine and in CI.
+HIDDEN_SEED = 2026
 DIGEST_PREFIX = "<!-- inputs digest: "
 
 
@@ -100,7 +105,8 @@ def collect(corpus: Path, assignments: list[Assignment] | None = None) -> list[B
                 target = Path(tmp) / bug.stem / assignment.manifest.submission_file
                 target.parent.mkdir()
                 shutil.copyfile(bug, target)
-                report = grade(assignment, target, mode="grade", device="cpu", performance=False, spawner=spawner)
+                report = grade(assignment, target, mode="grade", device="cpu", performance=False, spawner=spawner,
+                               hidden_seeds=[HIDDEN_SEED])
                 shown = [(t.visibility, f"{t.name}: {format_score(t.score)} / {format_score(t.max_score)}",
                           t.output) for t in report.results.tests if t.status != "passed"]
                 found.append(BugFeedback(

@@ -82,12 +82,13 @@ def _uses_hypothesis(assignment: Assignment, mode: str) -> bool:
 def grade(assignment: Assignment, submission: Path | None, *, mode: str = "grade", device: str = "cpu",
           seed: int | None = None, caps: Capabilities | None = None, workdir: Path | None = None,
           results_path: Path | None = None, limits: dict[str, Any] | None = None,
-          performance: bool = True, spawner: Any = None) -> GradeReport:
+          performance: bool = True, spawner: Any = None, hidden_seeds: list[int] | None = None) -> GradeReport:
     """Grade one submission; ``mode="check"`` runs the public graders only.
 
     ``limits`` overrides manifest limits for this run (e.g. shorter timeouts in tests);
     ``performance=False`` leaves out the timed groups (they are then not in the results);
-    ``spawner`` supplies workers (batch grading forks them from a pre-warmed zygote).
+    ``spawner`` supplies workers (batch grading forks them from a pre-warmed zygote);
+    ``hidden_seeds`` replaces the submission's own hidden seed (several: every hidden case runs once per seed).
     """
     started = time.monotonic()
     if limits:
@@ -101,8 +102,10 @@ def grade(assignment: Assignment, submission: Path | None, *, mode: str = "grade
 
         raise UsageError(f"the hidden graders of {assignment.slug} are not here (solutions/ missing); "
                          "use `autograder check` for the public tests")
+    if mode == "grade" and hidden_seeds is None:
+        _check_secret(assignment)
     run = GradingRun(assignment, submission, mode=mode, device=device, seed=seed, caps=caps, workdir=workdir,
-                     performance=performance, spawner=spawner)
+                     performance=performance, spawner=spawner, hidden_seeds=hidden_seeds)
     paths = [str(assignment.public_tests)]
     if mode == "grade" and assignment.hidden_tests is not None:
         paths.append(str(assignment.hidden_tests))
@@ -136,6 +139,17 @@ def pytest_args(assignment: Assignment, paths: list[str]) -> list[str]:
     return paths + " ".join(quiet).split() + [
         "--assert=plain", "--import-mode=importlib", "-o", "python_files=test_*.py",
         "--rootdir", str(assignment.directory.parent), "-c", os.devnull]
+
+
+def _check_secret(assignment: Assignment) -> None:
+    """Hidden inputs need the course secret: say how to provide it before anything runs."""
+    from autograder.course import UsageError
+    from autograder.hidden_seed import SecretError, course_secret
+
+    try:
+        course_secret(assignment.course_root)
+    except SecretError as exc:
+        raise UsageError(str(exc)) from None
 
 
 @contextlib.contextmanager
@@ -227,6 +241,8 @@ def _report(run: GradingRun, caps: Capabilities, elapsed: float) -> GradeReport:
         "calls": dict(session.stats),
         "grader_errors": internal,
         "timing": {part: t for part, t in run.timings.items()},
+        "hidden_seed": [str(s) for s in run.hidden_seeds] if len(run.hidden_seeds) > 1
+                       else str(run.hidden_seeds[0]) if run.hidden_seeds else None,  # staff only
     }
     results = build_results(run.assignment.manifest, cases, execution_time=elapsed,
                             header="\n".join(header_lines), extra=extra,

@@ -4,8 +4,15 @@ Fixtures: ``student`` (the submission, as a proxy to its sandboxed worker),
 ``reference`` (the staff solution, hidden graders only), ``manifest``,
 ``seed``/``gen`` (deterministic per test), ``device``, ``worker_data`` (a
 folder the grader writes and the worker reads), ``credit`` (partial credit and
-leaderboard values). Marker: ``@pytest.mark.group("name")`` ties a test to a
-manifest group, which holds its points, visibility and kind.
+leaderboard values). Markers: ``@pytest.mark.group("name")`` ties a test to a
+manifest group, which holds its points, visibility and kind;
+``@pytest.mark.needs_values`` marks a case that code computing nothing can pass
+(an error path, a shape-only, empty or trivial input): it counts only once a
+value check of the same part passes (``scoring.py``).
+
+Seeds: public graders draw from the manifest's fixed seed; hidden graders from
+the submission's hidden seed (``hidden_seed.py``), through ``seed``/``gen`` and,
+for Hypothesis tests, Hypothesis's own seed.
 
 pytest runs in the grader process only; nothing here is visible to the worker.
 """
@@ -41,6 +48,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "group(name): the manifest group a grader belongs to")
+    config.addinivalue_line("markers", "needs_values: an error-path, shape-only or trivial check; it counts "
+                                       "only once a value check of the same part passes")
     if RUN_KEY in config.stash:
         return
     run = next((p for p in config.pluginmanager.get_plugins() if isinstance(p, GradingRun)), None)
@@ -85,11 +94,15 @@ def device(request: pytest.FixtureRequest) -> torch.device:
     return torch.device(_run(request).device)
 
 
+@pytest.fixture(autouse=True)
+def _ag_hidden_seed(request: pytest.FixtureRequest) -> int:
+    """Which of the run's hidden seeds this case uses (several only when a run asks for them)."""
+    return int(getattr(request, "param", 0))
+
+
 @pytest.fixture
-def seed(request: pytest.FixtureRequest) -> int:
-    run = _run(request)
-    digest = hashlib.sha256(f"{run.seed}:{request.node.nodeid}".encode()).digest()
-    return int.from_bytes(digest[:4], "little")
+def seed(request: pytest.FixtureRequest, _ag_hidden_seed: int) -> int:
+    return _run(request).case_seed(request.node, _ag_hidden_seed)
 
 
 @pytest.fixture
@@ -212,7 +225,8 @@ class GradingRun:
 
     def __init__(self, assignment: Any, submission: Path | None, *, mode: str = "grade",
                  device: str = "cpu", seed: int | None = None, caps: Any = None,
-                 workdir: Path | None = None, performance: bool = True, spawner: Any = None) -> None:
+                 workdir: Path | None = None, performance: bool = True, spawner: Any = None,
+                 hidden_seeds: list[int] | None = None) -> None:
         self.assignment = assignment
         self.spawner = spawner
         self.performance = performance and mode == "grade"
@@ -223,6 +237,7 @@ class GradingRun:
         self.mode = mode
         self.device = device
         self.seed = assignment.manifest.seed if seed is None else seed
+        self.hidden_seeds = list(hidden_seeds or [])  # empty: derived from the submission in configure()
         self.caps = caps
         self.workdir = workdir
         self.session: Any = None
@@ -237,7 +252,32 @@ class GradingRun:
         workdir = self.spawner.new_workdir() if self.spawner is not None else self.workdir
         self.session = StudentSession(self.assignment.manifest, self.submission, device=self.device,
                                       caps=self.caps, workdir=workdir, spawner=self.spawner)
+        if not self.hidden_seeds and self.mode == "grade":
+            self.hidden_seeds = [self._submission_seed()]
         self.session.start()
+
+    def _submission_seed(self) -> int:
+        """The hidden seed of this submission's content; the fixed seed when nothing was staged."""
+        from autograder.hidden_seed import content_digest, course_secret, hidden_seed
+
+        if self.session.staged is None:
+            return self.seed
+        secret = course_secret(self.assignment.course_root)
+        return hidden_seed(secret, self.assignment.slug, content_digest(self.session.staged.directory))
+
+    def is_hidden(self, node: Any) -> bool:
+        """Does this test belong to a hidden group (its inputs then come from the hidden seed)?"""
+        marker = node.get_closest_marker("group")
+        names = {g.name for g in self.assignment.manifest.groups}
+        if not marker or not marker.args or marker.args[0] not in names:
+            return False
+        return self.assignment.manifest.group(marker.args[0]).hidden
+
+    def case_seed(self, node: Any, index: int = 0) -> int:
+        """The seed of one test case: the fixed seed (public) or the hidden seed (hidden), mixed with its id."""
+        base = self.hidden_seeds[index] if self.hidden_seeds and self.is_hidden(node) else self.seed
+        digest = hashlib.sha256(f"{base}:{node.nodeid}".encode()).digest()
+        return int.from_bytes(digest[:4], "little")
 
     def runs_group(self, group: Any) -> bool:
         if group.kind == "performance":
@@ -280,6 +320,20 @@ class GradingRun:
         return self._reference
 
     # ------------------------------------------------------------ pytest hooks
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        """With several hidden seeds (a robustness check), every hidden case runs once per seed."""
+        if len(self.hidden_seeds) > 1 and self.is_hidden(metafunc.definition):
+            metafunc.parametrize("_ag_hidden_seed", range(len(self.hidden_seeds)), indirect=True,
+                                 ids=[f"hidden-seed-{k}" for k in range(len(self.hidden_seeds))])
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> None:
+        """Hypothesis draws hidden examples from the case's seed too (public ones stay derandomized)."""
+        fn = getattr(item, "obj", None)
+        if fn is not None and hasattr(fn, "hypothesis") and self.is_hidden(item):
+            index = item.callspec.params.get("_ag_hidden_seed", 0) if hasattr(item, "callspec") else 0
+            fn._hypothesis_internal_use_seed = self.case_seed(item, index)
 
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
         manifest = self.assignment.manifest
@@ -327,7 +381,8 @@ class GradingRun:
         group = item.stash.get(GROUP_KEY, None)
         if group is None:
             return report
-        case = self.cases.setdefault(item.nodeid, CaseOutcome(item.nodeid, group, "passed"))
+        case = self.cases.setdefault(item.nodeid, CaseOutcome(
+            item.nodeid, group, "passed", needs_values=item.get_closest_marker("needs_values") is not None))
         if report.skipped and case.outcome == "passed" and report.when in ("setup", "call"):
             case.outcome = "skipped"
         elif report.failed and case.outcome != "failed":

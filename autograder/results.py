@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from autograder.manifest import Group, Manifest
+from autograder.scoring import apply_value_gate, part_records, performance_gate
 
 Visibility = Literal["hidden", "after_due_date", "after_published", "visible"]
 Format = Literal["text", "html", "simple_format", "md", "ansi"]
@@ -136,11 +137,12 @@ class CaseOutcome:
     hidden_text: str = ""
     kind: str = ""
     internal_error: str = ""
+    needs_values: bool = False
     leaderboard: list[tuple[str, float, str]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _group_output(group: Group, cases: list[CaseOutcome], gated: str) -> tuple[float, str]:
+def _group_output(group: Group, cases: list[CaseOutcome], gated: str, note: str = "") -> tuple[float, str]:
     ran = [c for c in cases if c.outcome != "skipped"]
     if gated:
         return 0.0, gated
@@ -151,11 +153,14 @@ def _group_output(group: Group, cases: list[CaseOutcome], gated: str) -> tuple[f
     if group.all_or_nothing and failed:
         earned = 0.0
     score = round_score(group.points * earned)
+    failed = [c for c in failed if c.outcome == "failed" or not c.needs_values]  # the note explains the rest
+    if not failed and note:
+        return score, note
     if not failed:
         notes = sorted({c.visible_text for c in ran if c.visible_text})
         head = f"All {len(ran)} check{'s' if len(ran) != 1 else ''} passed."
         return score, "\n".join([head, *notes])
-    lines = [f"{len(failed)} of {len(ran)} checks did not pass."]
+    lines = [f"{len(failed)} of {len(ran)} checks did not pass."] + ([note] if note else [])
     if all(c.kind == SUBMISSION_KIND for c in failed):
         lines.append(f"- {NOT_RUN}")
     else:
@@ -176,18 +181,11 @@ def build_results(manifest: Manifest, cases: list[CaseOutcome], *, execution_tim
     for case in cases:
         by_group.setdefault(case.group, []).append(case)
     tests: list[TestResult] = []
-    correctness_ok: dict[str, bool] = {}
-    for group in groups:
-        if group.kind == "correctness":
-            ok = all(c.outcome == "passed" and c.credit >= 1.0 for c in by_group[group.name]) \
-                and bool(by_group[group.name])
-            correctness_ok[group.part] = correctness_ok.get(group.part, True) and ok
+    records = part_records(manifest, cases)  # scoring.py: the rules that tie one check's points to others
     leaderboard: list[LeaderboardEntry] = []
     for number, group in enumerate(groups, start=1):
-        gated = ""
-        if group.kind == "performance" and not correctness_ok.get(group.part, False):
-            gated = (f"No performance points: every correctness test of {group.part} must pass first.")
-        score, output = _group_output(group, by_group[group.name], gated)
+        scored, note = apply_value_gate(group, by_group[group.name], records)
+        score, output = _group_output(group, scored, performance_gate(group, records), note)
         for case in by_group[group.name]:
             for name, value, order in case.leaderboard:
                 leaderboard.append(LeaderboardEntry(name=name, value=value, order=order))  # type: ignore[arg-type]

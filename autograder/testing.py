@@ -10,7 +10,9 @@ helpers; they produce the student-facing feedback. Inputs come from the
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+import pytest
 import torch
 
 from autograder.compare import (
@@ -59,6 +61,13 @@ def backward(out: torch.Tensor, grad: torch.Tensor | None = None) -> None:
     (out if grad is None else (out * grad).sum()).backward()
 
 
+def trivial(*values: Any) -> list[Any]:
+    """Parametrize values whose check code that computes nothing passes (an empty input, an answer
+    that is all zeros or one of the inputs): marked ``needs_values``, they count only once a value
+    check of the same part passes. ``@pytest.mark.needs_values`` does the same for a whole test."""
+    return [pytest.param(v, marks=pytest.mark.needs_values) for v in values]
+
+
 def randint(gen: torch.Generator, low: int, high: int) -> int:
     """A seeded integer in ``[low, high]`` (both ends included): a random size or count."""
     return int(torch.randint(low, high + 1, (1,), generator=gen))
@@ -76,5 +85,5 @@ def shapes_equal(a: Sequence[int], b: Sequence[int]) -> bool:
 __all__ = [
     "CheckFailed", "GradingFailure", "Helper", "assert_close", "backward", "assert_equal", "assert_raises",
     "device_of", "expect_tensor", "noncontiguous", "largest", "origin_of", "randint", "randn", "transposed",
-    "unpack",
+    "trivial", "unpack",
 ]

@@ -2,11 +2,13 @@
 
 For each assignment: the manifest loads; the reference earns every point and is
 timed in every timed part (so each has a perf grader); the generated stub earns
-none; the committed template and the handout's generated speed section match
-the reference and the manifest; every staff speed variant gets the verdict its
-contract promises, timed on this machine's device; no ``autograder new``
-placeholder is left. It also lists the aten operators each ban blocks, since a
-regular expression is easy to get too wide or too narrow.
+none; the degenerate baselines (raise on every call, return the first argument,
+zeros, NaN; ``autograder.degenerate``) earn nothing in any group; the committed
+template and the handout's generated speed section match the reference and the
+manifest; every staff speed variant gets the verdict its contract promises, timed
+on this machine's device; no ``autograder new`` placeholder is left. It also
+lists the aten operators each ban blocks, since a regular expression is easy to
+get too wide or too narrow.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from autograder.course import Assignment, UsageError
+from autograder.degenerate import baseline_problems
 from autograder.manifest import Manifest, ManifestError
 from autograder.scaffold import TODO, leftover_todos
 from autograder.stubgen import StubError, build_templates, make_stub
@@ -81,6 +84,7 @@ def validate_one(assignment: Assignment) -> Validation:
         if stub_report.score > 0:
             won = [t.name for t in stub_report.results.tests if t.score > 0]
             v.problems.append("the stub earns points in: " + "; ".join(won))
+        v.problems += baseline_problems(assignment, grade)[1]  # each names the baseline and its score
         if not v.problems:
             v.problems += contract_problems(assignment, resolve_device("auto"))
     except (FrameworkError, StubError, UsageError) as exc:

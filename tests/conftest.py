@@ -55,6 +55,14 @@ def shared_spawner(assignment: Any, limits: dict[str, Any] | None, device: str) 
     return _SPAWNERS[key]
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The course secret exists before any grading (as on a staff machine after its first grade), so
+    tests that compare the checkout before and after a grading do not see it being created."""
+    from autograder.hidden_seed import course_secret
+
+    course_secret(ROOT)
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     for spawner in _SPAWNERS.values():
         if spawner is not None:

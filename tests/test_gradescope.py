@@ -133,8 +133,10 @@ def test_zip_layout(bundle):
         wheels = [n for n in names if n.startswith("wheels/")]
         assert len(wheels) == 1 and re.fullmatch(r"wheels/torch_autograder-[\w.]+-py3-none-any\.whl", wheels[0])
         # the course holds this assignment only, and solutions nowhere else
-        course = {n for n in names if n.startswith("course/")}
+        course = {n for n in names if n.startswith("course/")} - {"course/solutions/course_secret"}
         assert {n.split("/")[2] for n in course} == {SLUG}
+        secret = infos["course/solutions/course_secret"]  # hidden inputs are seeded as on staff machines
+        assert stat.S_IMODE(secret.external_attr >> 16) == 0o600 and zf.read(secret).strip()
         assert f"course/solutions/{SLUG}/{SLUG}.py" in names
         assert f"course/assignments/{SLUG}/assignment.toml" in names
         assert any(n.startswith(f"course/solutions/{SLUG}/tests/") for n in names)

@@ -42,13 +42,25 @@ def _add_tree(tar: tarfile.TarFile, folder: Path, arcname: str) -> None:
 
 
 def pack_course(assignment: Assignment) -> bytes:
-    """The assignment and its solutions as a gzip'd tar: ``assignments/<dir>/``, ``solutions/<dir>/``."""
+    """The assignment and its solutions as a gzip'd tar: ``assignments/<dir>/``, ``solutions/<dir>/``
+    and the course secret ``solutions/course_secret``."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         _add_tree(tar, assignment.directory, f"assignments/{assignment.directory.name}")
         if assignment.solution_dir is not None:
             _add_tree(tar, assignment.solution_dir, f"solutions/{assignment.directory.name}")
+            _add_secret(tar, assignment)
     return buffer.getvalue()
+
+
+def _add_secret(tar: tarfile.TarFile, assignment: Assignment) -> None:
+    """The course secret, so every node seeds hidden inputs as this machine does (``hidden_seed.py``)."""
+    from autograder.hidden_seed import FILE_NAME, course_secret
+
+    data = course_secret(assignment.course_root) + b"\n"
+    info = tarfile.TarInfo(f"solutions/{FILE_NAME}")
+    info.size, info.mode = len(data), 0o600
+    tar.addfile(info, io.BytesIO(data))
 
 
 def unpack_course(data: bytes, root: Path, directory_name: str) -> Assignment:

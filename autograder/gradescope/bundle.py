@@ -9,6 +9,7 @@ Layout of the zip (Gradescope wants ``setup.sh`` and ``run_autograder`` at its r
     wheels/<framework>.whl   the framework, built from this checkout
     course/assignments/<slug>/   manifest, handout, public graders
     course/solutions/<slug>/     reference and hidden graders (made unreadable to `student` by setup.sh)
+    course/solutions/course_secret   the course secret hidden inputs are seeded with (hidden_seed.py)
 
 Only this assignment's folders go in, never another assignment's solutions.
 """
@@ -126,6 +127,16 @@ def _add_tree(zf: zipfile.ZipFile, src: Path, prefix: str) -> None:
             _add(zf, f"{prefix}/{path.relative_to(clean).as_posix()}", path.read_bytes(), READ_ONLY)
 
 
+def secret_member(assignment: Assignment) -> tuple[str, bytes]:
+    """The course secret as a bundle member, so Gradescope seeds hidden inputs exactly as staff machines do."""
+    from autograder.hidden_seed import FILE_NAME, SecretError, course_secret
+
+    try:
+        return f"course/solutions/{FILE_NAME}", course_secret(assignment.course_root) + b"\n"
+    except SecretError as exc:
+        raise BundleError(str(exc)) from None
+
+
 def build_bundle(assignment: Assignment, out_zip: Path) -> BundleInfo:
     """Write the Gradescope autograder zip for ``assignment`` to ``out_zip``."""
     if assignment.solution_dir is None or assignment.reference_file is None:
@@ -155,6 +166,7 @@ def build_bundle(assignment: Assignment, out_zip: Path) -> BundleInfo:
             _add(zf, f"wheels/{wheel.name}", wheel.read_bytes(), READ_ONLY)
             _add_tree(zf, assignment.directory, f"course/assignments/{assignment.directory.name}")
             _add_tree(zf, assignment.solution_dir, f"course/solutions/{assignment.directory.name}")
+            _add(zf, *secret_member(assignment), 0o600)
             members = zf.namelist()
         partial.replace(out_zip)
     return BundleInfo(out_zip, slug, out_zip.stat().st_size, wheel.name, pins, members)

@@ -71,6 +71,17 @@ def daemon_is_dead(report, ctx) -> None:
         assert marker.stat().st_size == size
 
 
+def hidden_feedback_is_cut(report, ctx) -> None:
+    """A hidden test shows the type and a short first line of the student's exception, nothing more."""
+    hidden = [t.output for t in report.results.tests if t.name.endswith("(hidden)")]
+    visible = [t.output for t in report.results.tests if not t.name.endswith("(hidden)")]
+    assert any("raised ValueError: LEAK-FIRST" in out for out in hidden), hidden
+    assert any("raised RuntimeError: short [...]" in out for out in hidden), hidden
+    for out in hidden:
+        assert "LEAK-LINE2" not in out and "LEAK-TAIL" not in out, out
+    assert any("LEAK-LINE2" in out for out in visible)  # public inputs are the student's to see
+
+
 PERF_CHEAT = 20.0  # every correctness point, none of the speed points
 CASES_TABLE: dict[str, Case] = {
     # forged outcomes
@@ -109,6 +120,7 @@ CASES_TABLE: dict[str, Case] = {
     "write_outside": Case("escape", SHAPE_POINTS, contains("wrote []")),
     "network": Case("escape", SHAPE_POINTS + 3, contains("standardize")),
     "env_secret": Case("escape", SHAPE_POINTS, lacks(SECRET)),
+    "exception_exfil": Case("escape", SHAPE_POINTS, hidden_feedback_is_cut),
     "proc_snoop": Case("escape", SHAPE_POINTS, lacks(SECRET, "solutions/broadcasting")),
     "symlink_escape": Case("escape", SHAPE_POINTS, lacks("BEGIN SOLUTION")),
     # timing cheats (graded with performance: the cheat only acts on the timed inputs)

@@ -135,6 +135,7 @@ def check_mhsa(got, sd, x, heads: int, causal: bool = False, key_padding_mask=No
 
 
 @pytest.mark.group("mhsa_init_public")
+@pytest.mark.needs_values
 @pytest.mark.parametrize("d_model,heads", [(10, 3), (6, 4), (16, 5)])
 def test_mhsa_value_error(student, d_model, heads):
     assert_raises("ValueError", student.MultiHeadSelfAttention, d_model, heads)

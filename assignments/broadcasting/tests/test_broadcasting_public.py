@@ -7,16 +7,18 @@ import torch
 from autograder.testing import CheckFailed, assert_close, assert_equal, assert_raises, origin_of, randn
 
 
+# needs_values: a case whose answer is one of the inputs, or all zeros, is passed by code that
+# computes nothing; it counts only once a value check of the same function passes.
 @pytest.mark.group("broadcast_shape_public")
 @pytest.mark.parametrize("shapes", [
     ((3, 1), (1, 4)),
-    ((2, 3, 4), (4,)),
+    ((4,), (2, 3, 4)),
     ((8, 1, 6, 1), (7, 1, 5)),
-    ((5,), ()),
-    ((1,), (0,)),
+    ((), (5,)),
+    pytest.param(((1,), (0,)), marks=pytest.mark.needs_values),
     ((2, 1), (1, 3), (4, 1, 1)),
-    ((),),
-    (),
+    pytest.param(((),), marks=pytest.mark.needs_values),
+    pytest.param((), marks=pytest.mark.needs_values),
 ])
 def test_broadcast_shape_examples(student, shapes):
     expected = tuple(int(n) for n in np.broadcast_shapes(*shapes))
@@ -24,6 +26,7 @@ def test_broadcast_shape_examples(student, shapes):
 
 
 @pytest.mark.group("broadcast_shape_public")
+@pytest.mark.needs_values
 @pytest.mark.parametrize("shapes", [((2,), (3,)), ((2, 3), (3, 2)), ((0,), (2,))])
 def test_broadcast_shape_incompatible(student, shapes):
     assert_raises("ValueError", student.broadcast_shape, *shapes)
@@ -51,8 +54,8 @@ def _check_view(result, x, shape):
     ((3, 1), (3, 4)),
     ((4,), (2, 3, 4)),
     ((1, 1), (5, 6)),
-    ((2, 3), (2, 3)),
-    ((1,), (0,)),
+    pytest.param((2, 3), (2, 3), marks=pytest.mark.needs_values),
+    pytest.param((1,), (0,), marks=pytest.mark.needs_values),
 ])
 def test_expand_to_view(student, gen, in_shape, shape):
     x = randn(*in_shape, gen=gen)
@@ -62,6 +65,7 @@ def test_expand_to_view(student, gen, in_shape, shape):
 
 
 @pytest.mark.group("expand_to_public")
+@pytest.mark.needs_values
 @pytest.mark.parametrize("in_shape,shape", [((3,), (4,)), ((2, 3), (3,)), ((2, 1), (3, 1))])
 def test_expand_to_incompatible(student, gen, in_shape, shape):
     assert_raises("ValueError", student.expand_to, randn(*in_shape, gen=gen), shape)

@@ -112,6 +112,7 @@ def test_negative_indices(student, gen, worker_data):
 
 
 @pytest.mark.group("dataset_public")
+@pytest.mark.needs_values
 @pytest.mark.parametrize("index", [4, 9, -5, -100])
 def test_out_of_range_index(student, gen, worker_data, index):
     files = write_dataset(worker_data, random_arrays(gen, 4, (3,)), random_labels(gen, 4))
@@ -134,6 +135,7 @@ def test_init_reads_only_the_csv(student, gen, worker_data):
 
 
 @pytest.mark.group("dataset_public")
+@pytest.mark.needs_values
 def test_missing_file_fails_only_when_read(student, gen, worker_data):
     n = 5
     files = write_dataset(worker_data, random_arrays(gen, n, (2, 2)), random_labels(gen, n))
@@ -145,6 +147,7 @@ def test_missing_file_fails_only_when_read(student, gen, worker_data):
 
 
 @pytest.mark.group("dataset_public")
+@pytest.mark.needs_values
 @pytest.mark.parametrize("header,labels", [
     ("file,label", [1, 2]),
     ("filename,target", [1, 2]),
@@ -266,6 +269,7 @@ def test_split_is_deterministic(student):
 
 
 @pytest.mark.group("split_public")
+@pytest.mark.needs_values
 @pytest.mark.parametrize("val_fraction", [1.0, -0.1, 1.5])
 def test_split_bad_fraction(student, val_fraction):
     assert_raises("ValueError", student.train_val_split, Helper("index_dataset", (10,)), val_fraction, 0)

@@ -182,6 +182,7 @@ def test_csv_edge_cases(student, gen, worker_data, case):
 
 
 @pytest.mark.group("dataset_hidden")
+@pytest.mark.needs_values
 @pytest.mark.parametrize("header,labels", [
     ("filename", None),
     ("label", None),
@@ -216,6 +217,7 @@ def test_transforms(student, gen, worker_data, which):
 
 
 @pytest.mark.group("dataset_hidden")
+@pytest.mark.needs_values
 def test_object_arrays_are_not_unpickled(student, gen, worker_data):
     """NumPy with allow_pickle=False refuses an object array with ValueError."""
     files = write_dataset(worker_data, [random_array(gen, (2,)), np.array([1, "a"], dtype=object)], [0, 1])
@@ -359,6 +361,7 @@ def test_split_depends_only_on_seed(student, gen):
 
 
 @pytest.mark.group("split_hidden")
+@pytest.mark.needs_values
 @pytest.mark.parametrize("val_fraction", [1.0, 2.0, -1e-9, -3.0])
 def test_split_bad_fractions(student, val_fraction):
     assert_raises("ValueError", student.train_val_split, Helper("index_dataset", (8,)), val_fraction, 1)
