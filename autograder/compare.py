@@ -163,8 +163,13 @@ def _worst(actual: torch.Tensor, expected: torch.Tensor) -> str:
     return f"at index {idx}: expected {expected[idx].item():.6g}, got {actual[idx].item():.6g}"
 
 
-def assert_equal(actual: Any, expected: Any, *, fn: str | None = None, what: str = "the result") -> None:
-    """Exact equality for plain values (tuples of ints, shapes, bools); types must match too."""
+def assert_equal(actual: Any, expected: Any, *, fn: str | None = None, what: str = "the result",
+                 call: str | None = None) -> None:
+    """Exact equality for plain values (tuples of ints, shapes, bools); types must match too.
+
+    ``call`` names the call that returned ``actual`` when the value cannot say it itself: a
+    plain int such as ``len(dataset)`` has no recorded origin (small ints are shared objects).
+    """
     name = fn or "your function"
     if isinstance(expected, torch.Tensor):
         assert_close(actual, expected, rtol=0, atol=0, fn=fn, what=what)
@@ -178,7 +183,7 @@ def assert_equal(actual: Any, expected: Any, *, fn: str | None = None, what: str
     elif type(actual) is type(expected) and actual == expected:
         return
     raise CheckFailed(f"{name}: {what} is wrong",
-                      _details(_who(actual, fn)[1], f"expected {describe(expected)}, got {describe(actual)}"))
+                      _details(call or _who(actual, fn)[1], f"expected {describe(expected)}, got {describe(actual)}"))
 
 
 def _both_int(a: Any, b: Any) -> bool:

@@ -97,7 +97,8 @@ def build(student, files: Files, **kwargs):
 def test_length_and_items(student, gen, worker_data, n, shape):
     files = write_dataset(worker_data, random_arrays(gen, n, shape), random_labels(gen, n))
     dataset = build(student, files)
-    assert_equal(len(dataset), n, fn="len(CsvTensorDataset)", what="the number of items")
+    assert_equal(len(dataset), n, fn="len(CsvTensorDataset)", what="the number of items",
+                 call="len(CsvTensorDataset)")
     for i in range(n):
         check_item(dataset[i], expected_item(files, i), i)
 

@@ -93,7 +93,8 @@ def build(student, files: Files, **kwargs):
 
 def check_all(dataset, files: Files, negatives: bool = True, **transforms) -> None:
     n = len(files.names)
-    assert_equal(len(dataset), n, fn="len(CsvTensorDataset)", what="the number of items")
+    assert_equal(len(dataset), n, fn="len(CsvTensorDataset)", what="the number of items",
+                 call="len(CsvTensorDataset)")
     for i in range(n):
         check_item(dataset[i], expected_item(files, i, **transforms), "an item")
     if negatives and n:
