@@ -91,11 +91,10 @@ def _spawner(assignment: Assignment) -> Iterator[Any]:
         shutil.rmtree(jobs, ignore_errors=True)
 
 
-def collect(corpus: Path, assignments: list[Assignment] | None = None) -> list[BugFeedback]:
-    """Grade every ``bug_*.py`` of ``corpus`` (all tests, no timing) and keep what students read."""
+def graded(corpus: Path, assignments: list[Assignment] | None = None) -> Iterator[tuple[Assignment, Path, Any]]:
+    """Grade every ``bug_*.py`` of ``corpus`` (all tests, no timing): (assignment, bug, GradeReport)."""
     from autograder.grading import grade
 
-    found = []
     for assignment in assignments or list_assignments():
         bugs = sorted((corpus / assignment.slug).glob("bug_*.py"))
         if not bugs:
@@ -105,14 +104,20 @@ def collect(corpus: Path, assignments: list[Assignment] | None = None) -> list[B
                 target = Path(tmp) / bug.stem / assignment.manifest.submission_file
                 target.parent.mkdir()
                 shutil.copyfile(bug, target)
-                report = grade(assignment, target, mode="grade", device="cpu", performance=False, spawner=spawner,
-                               hidden_seeds=[HIDDEN_SEED])
-                shown = [(t.visibility, f"{t.name}: {format_score(t.score)} / {format_score(t.max_score)}",
-                          t.output) for t in report.results.tests if t.status != "passed"]
-                found.append(BugFeedback(
-                    assignment.slug, bug.stem, _about(bug), report.score, report.max_score,
-                    public=[(title, out) for vis, title, out in shown if vis == "visible"],
-                    hidden=[(title, out) for vis, title, out in shown if vis != "visible"]))
+                yield assignment, bug, grade(assignment, target, mode="grade", device="cpu", performance=False,
+                                             spawner=spawner, hidden_seeds=[HIDDEN_SEED])
+
+
+def collect(corpus: Path, assignments: list[Assignment] | None = None) -> list[BugFeedback]:
+    """What students read for every bug of ``corpus``."""
+    found = []
+    for assignment, bug, report in graded(corpus, assignments):
+        shown = [(t.visibility, f"{t.name}: {format_score(t.score)} / {format_score(t.max_score)}",
+                  t.output) for t in report.results.tests if t.status != "passed"]
+        found.append(BugFeedback(
+            assignment.slug, bug.stem, _about(bug), report.score, report.max_score,
+            public=[(title, out) for vis, title, out in shown if vis == "visible"],
+            hidden=[(title, out) for vis, title, out in shown if vis != "visible"]))
     return found
 
 

@@ -23,7 +23,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 GOAL_S = 2.5
-ALL = ["broadcasting", "custom_dataset", "normal_equation", "mlp_backprop", "conv_layer", "attention"]
+ALL = ["broadcasting", "custom_dataset", "normal_equation", "mlp_backprop", "conv_layer", "attention",
+       "training_numerics"]
 
 
 def timed(argv: list[str], env: dict[str, str] | None = None) -> float:
