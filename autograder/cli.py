@@ -392,9 +392,12 @@ def _bare_ray_is_auto(argv: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: maps errors to the documented exit statuses."""
-    from autograder.grading import FrameworkError
+    """Entry point: maps errors to the documented exit statuses.
 
+    ``autograder.grading`` (and so torch) is not imported here: `check` starts its worker
+    before the grader imports torch (prestart.py), and ``--version`` or a usage error need
+    neither.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:
         argv = ["--help"]
@@ -411,7 +414,11 @@ def main(argv: list[str] | None = None) -> None:
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
-    except FrameworkError as exc:
+    except Exception as exc:
+        from autograder.grading import FrameworkError
+
+        if not isinstance(exc, FrameworkError):
+            raise
         err.print(f"autograder failed: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(1)
     sys.exit(0)
