@@ -46,7 +46,7 @@ BUGS = {
     "bug_inverted_mask": (SDPA, ["scaled_dot_product_attention: wrong values in attn",
                                  "attn matches the inverted mask", "mask bool[5, 5] for scores [2, 3, 5, 5]"]),
     "bug_strict_causal": (CAUSAL, ["causal_mask: wrong values in the mask for L = 1",
-                                   "the diagonal must be True too", "call: causal_mask(4)"]),
+                                   "the diagonal must be True too", "(3 checks)\n  call: causal_mask(1)"]),
     "bug_heads_no_transpose": (MHSA, ["MultiHeadSelfAttention(16, 4).forward: wrong values in the output",
                                       "straight to [N, num_heads, L, head_dim]",
                                       "call: MultiHeadSelfAttention(...)(float32[2, 5, 16])"]),
