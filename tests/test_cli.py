@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -15,11 +17,30 @@ def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
                           text=True, timeout=300)
 
 
-def test_help_on_every_command():
-    for cmd in ["list", "check", "grade", "batch", "gradescope", "validate", "build-student", "calibrate",
-                "schema", "export", "export otter", "export nbgrader", "similarity", "gradebook"]:
-        proc = run(*cmd.split(), "--help")
-        assert proc.returncode == 0 and "Usage" in proc.stdout, cmd
+def _commands(group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every registered command and sub-command, so a new one is covered without editing this test."""
+    found = []
+    for name, command in sorted(group.commands.items()):
+        found.append((*prefix, name))
+        if hasattr(command, "commands"):
+            found += _commands(command, (*prefix, name))
+    return found
+
+
+def test_help_on_every_command(capsys):
+    """The real entry point once in a process of its own; then every command's help in this process."""
+    import typer
+
+    from autograder.cli import app, main
+
+    proc = run("--help")
+    assert proc.returncode == 0 and "Usage" in proc.stdout
+    commands = _commands(typer.main.get_command(app))
+    assert {("grade",), ("batch",), ("export", "otter"), ("gradebook",)} <= set(commands)
+    for cmd in commands:
+        with pytest.raises(SystemExit) as done:
+            main([*cmd, "--help"])
+        assert done.value.code == 0 and "Usage" in capsys.readouterr().out, cmd
 
 
 def test_unknown_assignment_is_a_usage_error():
