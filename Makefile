@@ -37,7 +37,7 @@ demo: system-deps $(STAMP)
 	$(BIN)/python examples/demo.py
 
 test: system-deps $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow" tests
+	$(BIN)/python -m pytest -q -m "not slow" --durations=25 tests
 
 test-all: system-deps $(STAMP)
 	$(BIN)/python -m pytest -q tests
