@@ -31,6 +31,7 @@ from typing import Any
 import pytest
 import torch
 
+from autograder import scoring
 from autograder.failures import GradingFailure
 from autograder.results import CaseOutcome
 
@@ -285,12 +286,10 @@ class GradingRun:
         return self.mode == "grade" or not group.hidden
 
     def part_passed(self, part: str) -> bool:
-        """Did every correctness case of ``part`` pass so far (performance points need it)?"""
-        manifest = self.assignment.manifest
-        groups = {g.name for g in manifest.groups if g.part == part and g.kind == "correctness"}
-        cases = [c for c in self.cases.values() if c.group in groups]
-        expected = sum(self.group_sizes.get(g, 0) for g in groups)
-        return len(cases) == expected > 0 and all(c.outcome == "passed" and c.credit >= 1 for c in cases)
+        """May ``part`` earn speed points yet: the scoring rule on the cases run so far, every
+        collected correctness case of the part among them (``scoring.speed_allowed``)."""
+        records = scoring.part_records(self.assignment.manifest, self.cases.values(), self.group_sizes)
+        return scoring.speed_allowed(part, records)
 
     def reference_session(self) -> Any:
         """A worker running the reference under the same sandbox and limits (for timing)."""

@@ -26,6 +26,7 @@ import torch
 
 from autograder.compare import assert_close
 from autograder.failures import CheckFailed, GradingFailure
+from autograder.scoring import speed_gate_message
 from autograder.timing import MakeInputs, TimingResult, compare
 
 
@@ -86,8 +87,7 @@ class TimingFixture:
         if spec is None:
             raise RuntimeError(f"no [[timed]] entry for {part!r} in the manifest")
         if not self.run.part_passed(part):
-            raise GradingFailure(f"{part}: no performance points, because not every correctness test of "
-                                 f"{part} passed (speed only counts for correct code)")
+            raise GradingFailure(speed_gate_message(part))
         device = "cuda" if self.run.device.startswith("cuda") else "cpu"
         sizes = spec.sizes.get(device) or spec.sizes["cpu"]
         p = manifest.part(part)
