@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -149,7 +150,8 @@ def describe_processes(pids: list[int]) -> list[str]:
         try:
             proc = psutil.Process(pid)
             cmd = " ".join(proc.cmdline())[:120]
-            out.append(f"{pid} uid={proc.uids().real} state={proc.status()} ppid={proc.ppid()} "
+            age = time.time() - proc.create_time()
+            out.append(f"{pid} uid={proc.uids().real} state={proc.status()} age={age:.1f}s ppid={proc.ppid()} "
                        f"ns={os.readlink(f'/proc/{pid}/ns/pid')} {cmd}")
         except (OSError, psutil.Error) as exc:
             out.append(f"{pid}: {exc}")
@@ -158,8 +160,6 @@ def describe_processes(pids: list[int]) -> list[str]:
 
 def assert_no_leftovers(wait: float = 3.0) -> None:
     """No process of a sandbox uid is alive (allowing the kernel a moment to finish killing)."""
-    import time
-
     deadline = time.monotonic() + wait
     while sandbox_processes() and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -113,13 +113,7 @@ def test_faults_get_a_status_and_the_batch_goes_on(course, tmp_path):
         assert float(rows[name]["broadcast_shape: worked examples and errors"]) == 2
     seg = json.loads((out / "results/segfault.json").read_text())
     assert "SIGSEGV" in json.dumps(seg)
-    try:
-        assert_no_leftovers()
-    except AssertionError as exc:
-        # Known regression, found at the end of stop 12 and not yet fixed (issue 14 stays open):
-        # after a batch with a watchdog-killed grader and a fork bomb, a few zygote-forked
-        # processes of the installation's uids outlive the pool for more than 3 s.
-        pytest.xfail(f"known leftover after a faulty batch (issue 14 follow-up): {exc}")
+    assert_no_leftovers()
 
 
 def test_students_cannot_read_each_other(course, tmp_path):

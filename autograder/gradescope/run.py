@@ -122,7 +122,11 @@ def kill_uid(uid: int, wait: float = 10.0) -> int:
         log(f"uid {uid} is in use by another grading run: its processes are left alone")
         return 0
     try:
-        return lease.kill_leftovers()
+        found = len(lease.processes())
+        left = lease.kill_leftovers()
+        if left:
+            log(f"uid {uid}: {len(left)} process(es) still alive after SIGKILL: {left}")
+        return found
     finally:
         lease.release()
 

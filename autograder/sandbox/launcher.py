@@ -258,15 +258,16 @@ class WorkerProcess(Channel):
             self.proc.wait(timeout=0.3)
         except subprocess.TimeoutExpired:
             pass
-        for _ in range(20):
-            self.signal_all(signal.SIGKILL)
+        proc = self.proc
+
+        def remaining() -> list[int]:
             try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
+                os.killpg(proc.pid, signal.SIGKILL)
             except OSError:
                 pass
-            if not self.processes():
-                break
-            time.sleep(0.02)
+            return self.processes()
+
+        procs.kill_until_gone(remaining)  # until every process has exited, not only been signalled
         try:
             code = self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -274,8 +275,7 @@ class WorkerProcess(Channel):
         self._close_pipes()
         self.proc = None
         if self.uid_lease is not None:
-            self.uid_lease.kill_leftovers()
-            self.uid_lease.release()
+            self.uid_lease.close()
             self.uid_lease = None
         return describe_exit(code)
 

@@ -137,7 +137,9 @@ class Zygote:
             return Path(f"/proc/{self.host_pid}/root/tmp/{job_id}")
         return None
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 60.0) -> None:
+        """Kill the zygote and its pid namespace, and return only once every process in it has
+        exited (a leftover check right after a batch must find none)."""
         if self.sock is not None:
             self.sock.close()
             self.sock = None
@@ -148,11 +150,11 @@ class Zygote:
                 pass
             self.proc.wait(timeout=10)
             self.proc = None
-        deadline = time.monotonic() + 10  # the namespace's processes die with it: wait until they have
-        while self.pid_ns is not None and time.monotonic() < deadline:
-            if not procs.in_pid_namespace(self.pid_ns):
-                break
-            time.sleep(0.02)
+        if self.pid_ns is not None:  # the namespace's processes die with it: wait until they have
+            left = procs.kill_until_gone(lambda: procs.in_pid_namespace(self.pid_ns), timeout)
+            if left:
+                raise ZygoteError(f"processes of the zygote's sandbox still alive {timeout:g} s after "
+                                  f"SIGKILL: {left}")
 
 
 class ZygoteChild(Channel):
@@ -179,7 +181,7 @@ class ZygoteChild(Channel):
         scratch = self.zygote.scratch_on_host(self.job_id)
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
-        self.uid_lease.release()
+        self.uid_lease.close()
         self.uid_lease = None
         return status
 

@@ -7,7 +7,9 @@ Gradescope's clean-up of the student uid and the OOM-victim marking.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+import signal
+import time
+from collections.abc import Callable, Iterable
 
 import psutil
 
@@ -69,3 +71,21 @@ def signal_all(pids: Iterable[int], sig: int) -> int:
         except OSError:
             pass
     return sent
+
+
+def kill_until_gone(find: Callable[[], list[int]], timeout: float = 30.0) -> list[int]:
+    """SIGKILL what ``find`` returns, again and again, until it returns nothing; returns what is left.
+
+    A signalled process is not gone: it still has to tear down its address space (a fork
+    of a torch worker maps hundreds of megabytes), which takes seconds on a loaded machine,
+    and a process forked just after a scan is not signalled yet. Until it has exited it
+    still counts against the uid's RLIMIT_NPROC and shows up in every leftover check, so
+    whoever frees a uid (or closes a pool) waits here until nothing is left.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        pids = find()
+        if not pids or time.monotonic() >= deadline:
+            return pids
+        signal_all(pids, signal.SIGKILL)
+        time.sleep(0.02)

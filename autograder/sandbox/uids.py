@@ -19,7 +19,7 @@ from __future__ import annotations
 import fcntl
 import functools
 import os
-import signal
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -169,16 +169,20 @@ class UidLease:
         """Live (non-zombie) processes whose real uid is this lease's uid."""
         return procs.owned_by([self.uid])
 
-    def kill_leftovers(self) -> int:
-        """Kill any process still owned by this uid (a daemon from an earlier worker)."""
-        killed = 0
-        for _ in range(20):
-            pids = self.processes()
-            if not pids:
-                break
-            killed += procs.signal_all(pids, signal.SIGKILL)
-            time.sleep(0.02)
-        return killed
+    def kill_leftovers(self) -> list[int]:
+        """Kill every process still owned by this uid (a daemon from an earlier worker) and wait
+        until they have exited; returns any still alive after the wait (none, normally)."""
+        return procs.kill_until_gone(self.processes)
+
+    def close(self) -> list[int]:
+        """Kill what is left under the uid, then give the uid back. A uid whose processes would
+        not die stays leased (said on stderr), so no other worker starts beside them."""
+        left = self.kill_leftovers()
+        if left:
+            print(f"autograder: uid {self.uid}: processes still alive after SIGKILL: {left}", file=sys.stderr)
+        else:
+            self.release()
+        return left
 
     def release(self) -> None:
         try:
