@@ -83,3 +83,35 @@ def test_two_installations_run_sandbox_tests_at_the_same_time(tmp_path):
     finally:
         session.close()
     assert_no_leftovers()
+
+
+CLAIM = "from autograder.sandbox.uids import installation; print(installation().first_uid, flush=True); input()"
+
+
+def claim(tmp: Path, key: str) -> tuple[subprocess.Popen[str], int]:
+    """A process of installation ``key`` (registry under ``tmp``) that stays alive until its stdin closes."""
+    env = dict(os.environ, TMPDIR=str(tmp), AUTOGRADER_INSTALLATION=key)
+    env.pop("AUTOGRADER_UID_BASE", None)
+    proc = subprocess.Popen([sys.executable, "-c", CLAIM], cwd=ROOT, env=env, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    return proc, int(proc.stdout.readline())
+
+
+def test_a_block_whose_owner_is_not_visible_here_stays_claimed_while_it_runs(tmp_path):
+    """A checkout at a path this process cannot see (a container sharing /tmp) keeps its block while
+    one of its processes runs; once none does, the block may be reused."""
+    registry = tmp_path / "tmp"
+    registry.mkdir()
+    elsewhere, proc_a, proc_b = "/nonexistent-mount/checkout/autograder", None, None
+    try:
+        proc_a, block_a = claim(registry, elsewhere)
+        proc_b, block_b = claim(registry, str(tmp_path))  # a visible folder: a second installation
+        assert block_b != block_a
+        proc_a.communicate("", timeout=30)
+        proc_c, block_c = claim(registry, str(ROOT))
+        proc_c.communicate("", timeout=30)
+        assert block_c == block_a  # nobody holds it any more, its folder is not here: stale
+    finally:
+        for proc in (proc_a, proc_b):
+            if proc is not None and proc.poll() is None:
+                proc.communicate("", timeout=30)

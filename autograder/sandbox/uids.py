@@ -88,11 +88,18 @@ def installation() -> Installation:
     return Installation(key, _claim(key), BLOCK_SIZE)
 
 
+_HELD: dict[str, int] = {}  # registry entry -> fd holding a shared lock on it for this process's life
+
+
 @functools.lru_cache(maxsize=8)
 def _claim(key: str) -> int:
     """The first uid of ``key``'s block: the one it already holds, else the first free or stale one.
 
-    A block is stale when its owner was a folder that no longer exists (a deleted checkout).
+    Every process of an installation holds a shared lock on its registry entry for its whole
+    life. A block is stale when its owner's folder is not there *and* no process holds that
+    lock: a folder missing from here may exist in another mount namespace sharing this temp
+    folder (a container checking a checkout at another path), and its block is in use as long
+    as one of its processes runs.
     """
     registry = _tmp() / "autograder-installations"
     registry.mkdir(mode=0o755, parents=True, exist_ok=True)
@@ -101,13 +108,15 @@ def _claim(key: str) -> int:
         free = None
         for k in range(BLOCKS):
             first = REGION_START + k * BLOCK_SIZE
+            entry = registry / str(first)
             try:
-                owner = (registry / str(first)).read_text()
+                owner = entry.read_text()
             except FileNotFoundError:
                 owner = ""
             if owner == key:
+                _hold(entry)
                 return first
-            stale = not owner or (owner.startswith("/") and not os.path.exists(owner))
+            stale = not owner or (owner.startswith("/") and not os.path.exists(owner) and not _in_use(entry))
             if free is None and stale:
                 free = first
         if free is None:
@@ -116,7 +125,32 @@ def _claim(key: str) -> int:
         tmp = registry / f".{free}.{os.getpid()}"
         tmp.write_text(key)
         os.replace(tmp, registry / str(free))
+        _hold(registry / str(free))
         return free
+
+
+def _hold(entry: Path) -> None:
+    """Hold a shared lock on ``entry`` until this process ends (its block is in use)."""
+    if str(entry) in _HELD:
+        return
+    fd = os.open(entry, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    _HELD[str(entry)] = fd
+
+
+def _in_use(entry: Path) -> bool:
+    """Does a live process (of any mount namespace) hold ``entry``'s lock?"""
+    try:
+        fd = os.open(entry, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
 
 
 @dataclass
