@@ -43,10 +43,11 @@ CONV_ROUTES = {  # route: (body of conv2d_forward, words the feedback must conta
     "nn_module": ("layer = torch.nn.Conv2d(w.shape[1], w.shape[0], tuple(w.shape[2:]), stride=stride, "
                   "padding=padding, bias=False, dtype=x.dtype)\n"
                   "    layer.weight.data = w\n    return layer(x).detach()", "torch.nn.Conv2d"),
-    "nn_module_original_class": ("cls = torch.nn.Conv2d.__mro__[1]  # past the tripwire subclass\n"
+    "nn_module_original_class": ("cls = next(c for c in torch.nn.Conv2d.__mro__ if 'forward' in vars(c) "
+                                 "and c.__name__ == 'Conv2d')  # the class with the code\n"
                                  "    layer = cls(w.shape[1], w.shape[0], tuple(w.shape[2:]), stride=stride, "
                                  "padding=padding, bias=False, dtype=x.dtype)\n"
-                                 "    layer.weight.data = w\n    return layer(x).detach()", CONV_LABEL),
+                                 "    layer.weight.data = w\n    return layer(x).detach()", "torch.nn.Conv2d"),
     "lazy_module": ("layer = torch.nn.LazyConv2d(w.shape[0], tuple(w.shape[2:]), stride=stride, padding=padding, "
                     "bias=False)\n    layer(x)\n    layer.weight.data = w\n    return layer(x).detach()",
                     "torch.nn.LazyConv2d"),

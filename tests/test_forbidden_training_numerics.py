@@ -61,9 +61,16 @@ ROUTES = {  # route: (function, body, words the feedback must contain)
                          "    return out, running_mean, running_var", "torch.nn.functional.layer_norm"),
     "torch_layer_norm": ("batch_norm", "out = torch.layer_norm(x.T, [x.shape[0]], None, None, eps).T * gamma + beta\n"
                          "    return out, running_mean, running_var", "layer_norm"),
-    "module_original_class": ("batch_norm", "cls = torch.nn.BatchNorm1d.__mro__[1]  # past the tripwire subclass\n"
+    "module_original_class": ("batch_norm", "cls = next(c for c in torch.nn.BatchNorm1d.__mro__ "
+                              "if '_check_input_dim' in vars(c))  # the class with the code\n"
                               "    layer = cls(x.shape[1], eps=eps, momentum=momentum)\n"
-                              "    return layer(x).detach(), running_mean, running_var", NORM_LABEL),
+                              "    return layer(x).detach(), running_mean, running_var", "torch.nn.BatchNorm1d"),
+    "optim_original_class": ("adam_step", "cls = next(c for c in torch.optim.Adam.__mro__ if 'step' in vars(c))  # the class with the code\n"
+                             "    p = param.clone().requires_grad_()\n    p.grad = grad.clone()\n"
+                             "    cls([p], lr=lr).step()\n    return p.detach(), m, v", "torch.optim.Adam"),
+    "optim_through_a_subclass": ("adam_step", "class Mine(torch.optim.Adam):\n        pass\n"
+                                 "    p = param.clone().requires_grad_()\n    p.grad = grad.clone()\n"
+                                 "    Mine([p], lr=lr).step()\n    return p.detach(), m, v", "torch.optim.Adam"),
     "optim_adamw": ("adam_step", "p = param.clone().requires_grad_()\n    p.grad = grad.clone()\n"
                     "    torch.optim.AdamW([p], lr=lr, weight_decay=0.0).step()\n"
                     "    return p.detach(), m, v", "torch.optim.AdamW"),
@@ -81,7 +88,7 @@ ROUTES = {  # route: (function, body, words the feedback must contain)
 
 # Routes of another kind than these (plain aliases, getattr, importlib, other modules) run with -m slow.
 DEFAULT = {"ops_out_overload", "private_binding", "nll_of_log_softmax", "ops_cross_entropy", "ops_legit",
-           "layer_norm_trick", "module_original_class", "functional_adam", "fused_adam"}
+           "layer_norm_trick", "module_original_class", "optim_original_class", "functional_adam", "fused_adam"}
 
 
 @pytest.mark.parametrize("route", [r if r in DEFAULT else pytest.param(r, marks=pytest.mark.slow) for r in sorted(ROUTES)])

@@ -184,7 +184,7 @@ class Pool:
         for _ in self.procs:
             self.tasks.put(None)
         for proc in self.procs.values():
-            proc.join(timeout=30)
+            proc.join(timeout=90)  # its zygote's stop waits (up to 60 s) until every sandboxed process exited
             if proc.is_alive():
                 proc.kill()
         shutil.rmtree(self.jobs_root, ignore_errors=True)

@@ -103,18 +103,29 @@ def _tripwire(name: str, original: Any) -> Any:
 
 
 def _class_tripwire(name: str, cls: type) -> type:
-    """A subclass whose construction trips; isinstance checks elsewhere keep working."""
+    """The class itself, its ``__init__`` made to trip when student code constructs it.
 
+    Patched in place, not wrapped in a subclass: every route to the class is the same
+    object (``Adam.__mro__``, ``type(optimizer)``, a module-level alias), so none skips the
+    check. A torch class that subclasses it and calls ``super().__init__`` passes (its
+    caller is torch); a student subclass trips on construction.
+    """
+    original_init = cls.__init__
+
+    @functools.wraps(original_init)
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        if name in _ACTIVE and _student_frame() is not None:
-            _trip(name, name, _student_frame())
-        cls.__init__(self, *args, **kwargs)
+        if name in _ACTIVE:
+            frame = _student_frame()
+            if frame is not None:
+                _trip(name, name, frame)
+        original_init(self, *args, **kwargs)
 
     try:
-        return type(cls.__name__, (cls,), {"__init__": __init__, "__module__": cls.__module__,
-                                           "__qualname__": cls.__qualname__})
-    except TypeError:  # a final C type (numpy.broadcast): wrap it as a function instead
+        cls.__init__ = __init__  # type: ignore[misc]
+    except TypeError:  # an immutable C type (numpy.broadcast): wrap it as a function instead
         return _tripwire(name, functools.wraps(cls)(lambda *a, **k: cls(*a, **k)))
+    _KEEP_ALIVE.append(__init__)
+    return cls
 
 
 def _resolve(dotted: str) -> tuple[Any, str, Any]:
