@@ -194,7 +194,9 @@ def test_hostile_submission_is_contained(name, tmp_path, monkeypatch, listener):
     monkeypatch.setenv("AG_TEST_SECRET", SECRET)  # planted in the grader's environment
     ctx = {"port": port, "marker": tmp_path / "MARKER", "results": tmp_path / "results.json"}
     before = checkout_digest()
-    report = grade_source("broadcasting", case_source(name, ctx), tmp_path, fresh=True, limits=FAST,
+    # Through a worker forked from the session's zygote, as `autograder batch` and Gradescope grade; the
+    # command-line path (a fresh worker) is test_the_command_line_exits_zero_with_a_valid_results_file's.
+    report = grade_source("broadcasting", case_source(name, ctx), tmp_path, limits=FAST,
                           performance=case.performance)
     assert report.score <= case.honest + 1e-9, group_scores(report)
     assert_no_leftovers()
