@@ -16,7 +16,7 @@ from rich.console import Console
 from typer.exceptions import TyperException
 
 from autograder import __version__
-from autograder.course import UsageError, list_assignments, resolve_assignment
+from autograder.course import FrameworkError, UsageError, list_assignments, resolve_assignment
 from autograder.manifest import ManifestError
 
 app = typer.Typer(
@@ -414,11 +414,7 @@ def main(argv: list[str] | None = None) -> None:
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
-    except Exception as exc:
-        from autograder.grading import FrameworkError
-
-        if not isinstance(exc, FrameworkError):
-            raise
+    except FrameworkError as exc:
         err.print(f"autograder failed: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(1)
     sys.exit(0)

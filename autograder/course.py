@@ -26,6 +26,11 @@ class UsageError(Exception):
     """A mistake in how the command was called (exit status 2, one line)."""
 
 
+class FrameworkError(Exception):
+    """The grader itself failed (a broken test file, a bug): exit status 1. Here, not in grading.py,
+    so the command line can catch it without importing torch."""
+
+
 @dataclass(frozen=True)
 class Assignment:
     """One assignment: its manifest and the folders that hold its parts."""

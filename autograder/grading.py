@@ -21,16 +21,12 @@ from typing import Any, Literal
 import pytest
 import torch
 
-from autograder.course import Assignment
+from autograder.course import Assignment, FrameworkError
 from autograder.pytest_plugin import GradingRun
 from autograder.results import CaseOutcome, Results, build_results
 from autograder.sandbox.capabilities import Capabilities, detect
 
 Status = Literal["graded", "timeout", "crashed", "no_submission"]
-
-
-class FrameworkError(Exception):
-    """The grader itself failed (a broken test file, a bug): exit status 1."""
 
 
 @dataclass
