@@ -1,6 +1,6 @@
 """``python -m autograder`` is the same as the ``autograder`` console script."""
 
-from autograder.cli import main
+from autograder.entry import main
 
 if __name__ == "__main__":
     main()

@@ -69,6 +69,18 @@ class Checker:
         graded = sys._getframe(1).f_globals.get("__autograder_notebook__")
         if sha256 and digest(graders) != sha256 and not graded:
             raise DamagedSetup(slug)
+        if not graded:
+            self._get_ready()
+
+    def _get_ready(self) -> None:
+        """Start the first check()'s sandboxed worker now: it imports torch while the student works."""
+        from autograder import prestart
+        from autograder.export.bundle import materialize
+
+        try:
+            prestart.get_ready(materialize(self._graders), "cpu")
+        except (ValueError, OSError, KeyError, TypeError):
+            pass  # a damaged pack is reported by check() itself
 
     def __call__(self, part: str | None = None) -> None:
         """Prints the result (returns nothing, so Jupyter shows no Out[] line); see ``last``."""
@@ -118,11 +130,19 @@ def run_check(assignment: Any, groups: list[str], cells: list[str], part: str | 
     from autograder.export.subset import restricted
     from autograder.grading import grade
 
-    with tempfile.TemporaryDirectory(prefix="autograder-check-") as tmp:
-        subset = restricted(assignment, groups, Path(tmp) / "course")
-        submission = Path(tmp) / f"{assignment.slug}.ipynb"
-        submission.write_text(cells_notebook(cells))
-        report = grade(subset, submission, mode="check", device="cpu")
+    from autograder import prestart
+
+    spawner = prestart.take(assignment, "cpu")  # started after the last check() (or by the set-up cell)
+    try:
+        with tempfile.TemporaryDirectory(prefix="autograder-check-") as tmp:
+            subset = restricted(assignment, groups, Path(tmp) / "course")
+            submission = Path(tmp) / f"{assignment.slug}.ipynb"
+            submission.write_text(cells_notebook(cells))
+            report = grade(subset, submission, mode="check", device="cpu", spawner=spawner)
+    finally:
+        if spawner is not None:
+            spawner.close()
+        prestart.replenish()  # the next check()'s worker imports torch while the student works
     return summarize(report, part, len(cells))
 
 

@@ -10,7 +10,9 @@ into the same folders afterwards; the worker reads it only when asked to import 
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -32,7 +34,8 @@ class PrestartSpawner:
     timeout or crash, the timing reference) is a fresh one, as without prestart.
     """
 
-    def __init__(self, assignment: Assignment, device: str) -> None:
+    def __init__(self, assignment: Assignment, device: str, asked: str | None = None) -> None:
+        self.key = (assignment.directory, asked or device)  # what `check --device` said: auto, cpu
         self.policy = Policy.for_manifest(assignment.manifest, device)
         self.workdir = Path(tempfile.mkdtemp(prefix="autograder-"))
         self.workdir.chmod(0o755)
@@ -78,6 +81,9 @@ class PrestartSpawner:
         if self.worker is not None:
             self.worker.kill()
             self.worker = None
+        if not self._workdir_given:
+            self._workdir_given = True
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def prestart(assignment: Assignment, device: str) -> PrestartSpawner | None:
@@ -88,8 +94,56 @@ def prestart(assignment: Assignment, device: str) -> PrestartSpawner | None:
     """
     if os.environ.get("AUTOGRADER_PRESTART", "1") == "0":
         return None
+    asked = device
     if device == "auto" and cpu_only_machine():
         device = "cpu"
     if device != "cpu":
         return None  # whether CUDA is usable needs torch: start the worker the usual way
-    return PrestartSpawner(assignment, device)
+    return PrestartSpawner(assignment, device, asked)
+
+
+_spare: PrestartSpawner | None = None  # a long-lived check server's worker, ready for the next check
+_last: tuple[Assignment, str] | None = None
+_exit_hook: list[object] = []
+kept_workers_used = 0  # checks that found their worker ready (reported by `autograder check-server status`)
+
+
+def take(assignment: Assignment, device: str) -> PrestartSpawner | None:
+    """The worker for this check: the one kept ready since the last check of the same assignment
+    (by a check server, checkserver/server.py, or a notebook kernel, notebook.py), else one
+    started now."""
+    global _spare, _last, kept_workers_used
+    spare, _spare = _spare, None
+    _last = (assignment, device)
+    if spare is not None and spare.key == (assignment.directory, device) and spare.worker is not None \
+            and spare.worker.alive:
+        kept_workers_used += 1
+        return spare
+    if spare is not None:
+        spare.close()
+    return prestart(assignment, device)
+
+
+def replenish() -> None:
+    """Start the next check's worker now, while the student reads this check's feedback."""
+    global _spare
+    if _spare is None and _last is not None:
+        if not _exit_hook:
+            atexit.register(discard)
+            _exit_hook.append(discard)
+        _spare = prestart(*_last)
+
+
+def get_ready(assignment: Assignment, device: str) -> None:
+    """Start a worker for the first check of ``assignment`` now (a notebook's set-up cell)."""
+    global _last
+    _last = (assignment, device)
+    replenish()
+
+
+def discard() -> None:
+    """Kill the kept worker (the check server is stopping)."""
+    global _spare
+    if _spare is not None:
+        _spare.close()
+        _spare = None

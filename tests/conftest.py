@@ -167,6 +167,16 @@ def assert_no_leftovers(wait: float = 3.0) -> None:
     assert left == [], describe_processes(left)
 
 
+@pytest.fixture(autouse=True)
+def _no_kept_worker():
+    """A worker kept ready for the next check (a notebook's ``Checker``, ``prestart.replenish``)
+    does not outlive the test that started it."""
+    yield
+    from autograder import prestart
+
+    prestart.discard()
+
+
 @pytest.fixture
 def no_leftovers():
     """After the test, no process of this installation's sandbox uids is alive."""

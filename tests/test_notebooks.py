@@ -212,8 +212,11 @@ def test_check_grades_what_the_kernel_has_run(tmp_path):
     pytest.importorskip("IPython")
     from IPython.core.interactiveshell import InteractiveShell
 
+    from autograder import prestart
+
     nb = _filled("broadcasting")
     shell = InteractiveShell.instance()
+    kept_before = prestart.kept_workers_used
     try:
         for cell in nb["cells"]:
             if cell["cell_type"] == "code" and not cell["id"].startswith("check"):
@@ -227,6 +230,8 @@ def test_check_grades_what_the_kernel_has_run(tmp_path):
         assert "[FAIL] standardize: values: 0/1" in str(checker.last)
         with pytest.raises(ValueError, match="no part 'nope'"):
             checker("nope")
+        # each check() found its worker already started: by the set-up cell, then by the check before
+        assert prestart.kept_workers_used == kept_before + 2
     finally:
         InteractiveShell.clear_instance()
 
