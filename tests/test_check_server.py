@@ -1,7 +1,7 @@
 """The warm check server: what `autograder check` prints through it is what a one-shot run prints.
 
-Every test runs the real command line in subprocesses, with its own runtime folder (so its
-server is its own, whatever else runs on the machine), and stops its server at the end.
+Every test runs the real command line in subprocesses, with a runtime folder of the module's or
+its own (so the server is the test's, whatever else runs on the machine), and stops it at the end.
 """
 
 from __future__ import annotations
@@ -34,35 +34,46 @@ def student_file(tmp_path: Path, slug: str, source: str | Path) -> Path:
     return target
 
 
-def test_server_prints_what_a_one_shot_check_prints(tmp_path: Path) -> None:
-    on, off = server_env(tmp_path, "on"), server_env(tmp_path, "off")
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory):
+    """A server of this module's own, started by a first check (which says so, once), stopped at
+    the end; it and its workers must then be gone."""
+    home = tmp_path_factory.mktemp("served")
+    env = server_env(home, "on")
+    first = check(env, "broadcasting", str(ROOT / "solutions/broadcasting/broadcasting.py"))
+    assert first.returncode == 0 and first.stderr.startswith(STARTING) and "7 / 7" in first.stdout
+    try:
+        yield env
+    finally:
+        stop_server(env)
+    assert not list((home / "run").glob("torch-autograder/*.sock"))
+
+
+def checks_served(env: dict[str, str]) -> int:
+    return int(status_of(env).split(", ")[1].split(" checks")[0])
+
+
+def test_server_prints_what_a_one_shot_check_prints(served: dict[str, str], tmp_path: Path) -> None:
+    off = {**served, "AUTOGRADER_CHECK_SERVER": "off"}
     stub_dir = tmp_path / "stub"
     shutil.copytree(ROOT / "student_template/broadcasting", stub_dir)
     cases = [
-        (["broadcasting", str(ROOT / "solutions/broadcasting/broadcasting.py")], ROOT),
         (["broadcasting", str(student_file(tmp_path, "broadcasting", CORPUS / "broadcasting/bug_no_clamp.py"))], ROOT),
-        (["broadcasting", str(student_file(tmp_path, "broadcasting", "def broadcast_shape(:\n"))], ROOT),
         (["broadcasting"], stub_dir),  # the default ./broadcasting.py, from the student's folder
+        (["broadcasting", str(student_file(tmp_path, "broadcasting", "def broadcast_shape(:\n"))], ROOT),
         (["broadcasting", str(tmp_path / "missing.py")], ROOT),
         (["broadcasting", "--device", "tpu"], ROOT),
         (["conv_layer", str(student_file(tmp_path, "conv_layer", CORPUS / "conv_layer/bug_flipped_kernel.py"))], ROOT),
     ]
-    try:
-        for number, (args, cwd) in enumerate(cases):
-            served, alone = check(on, *args, cwd=cwd), check(off, *args, cwd=cwd)
-            assert (served.returncode, served.stdout) == (alone.returncode, alone.stdout), args
-            noted = served.stderr.startswith(STARTING)
-            assert noted == (number == 0), served.stderr  # said once, when the server starts
-            assert (served.stderr.split("\n", 1)[1] if noted else served.stderr) == alone.stderr
-        assert "Broadcasting, views and strides: 7 / 7" in check(on, "broadcasting",
-                                                                 str(ROOT / "solutions/broadcasting/broadcasting.py")).stdout
-        status = status_of(on)
-        assert f"{len(cases) + 1} checks" in status, status
-        kept = int(status.split("(")[1].split(" with")[0])
-        assert kept >= 2, status  # conv_layer's second check and the last one found their worker started
-    finally:
-        stop_server(on)
-    assert not list((tmp_path / "run").glob("torch-autograder/*.sock"))
+    before = checks_served(served)
+    for args, cwd in cases:
+        by_server, alone = check(served, *args, cwd=cwd), check(off, *args, cwd=cwd)
+        assert (by_server.returncode, by_server.stdout, by_server.stderr) == \
+            (alone.returncode, alone.stdout, alone.stderr), args
+    status = status_of(served)
+    assert checks_served(served) == before + len(cases), status
+    kept = int(status.split("(")[1].split(" with")[0])
+    assert kept >= 2, status  # broadcasting's checks found their worker started
 
 
 def run_in_pty(argv: list[str], env: dict[str, str], columns: int = 100) -> tuple[int, bytes]:
@@ -89,26 +100,23 @@ def run_in_pty(argv: list[str], env: dict[str, str], columns: int = 100) -> tupl
     return os.waitstatus_to_exitcode(status), output
 
 
-def test_from_a_terminal_check_uses_a_server_and_prints_the_same_bytes(tmp_path: Path) -> None:
-    auto = server_env(tmp_path, "auto", TERM="xterm-256color")
+def test_from_a_terminal_check_uses_the_server_and_prints_the_same_bytes(served: dict[str, str],
+                                                                        tmp_path: Path) -> None:
+    auto = {**served, "AUTOGRADER_CHECK_SERVER": "auto", "TERM": "xterm-256color"}
     auto.pop("NO_COLOR", None)
+    off = {**auto, "AUTOGRADER_CHECK_SERVER": "off"}
     sub = student_file(tmp_path, "broadcasting", CORPUS / "broadcasting/bug_unbiased_std.py")
-    piped = check(auto, "broadcasting", str(sub))
-    assert piped.returncode == 0 and STARTING not in piped.stderr
-    assert server_pid(auto) is None  # auto: output to a pipe or file never starts a server
-    try:
-        argv = [*CLI, "check", "broadcasting", str(sub)]
-        first = run_in_pty(argv, auto)
-        assert first[0] == 0 and STARTING.encode() in first[1]
-        served = run_in_pty(argv, auto)
-        alone = run_in_pty(argv, {**auto, "AUTOGRADER_CHECK_SERVER": "off"})
-        assert served == alone
-        assert b"\x1b[" in served[1]  # colours, as the terminal asked
-        narrow = run_in_pty(argv, auto, columns=60)
-        assert narrow == run_in_pty(argv, {**auto, "AUTOGRADER_CHECK_SERVER": "off"}, columns=60)
-        assert narrow != served
-    finally:
-        stop_server(auto)
+    before = checks_served(served)
+    assert check(auto, "broadcasting", str(sub)).returncode == 0
+    assert checks_served(served) == before  # auto: output to a pipe or a file never goes to the server
+    argv = [*CLI, "check", "broadcasting", str(sub)]
+    by_server = run_in_pty(argv, auto)
+    assert checks_served(served) == before + 1  # from a terminal it does
+    assert by_server == run_in_pty(argv, off)
+    assert by_server[0] == 0 and b"\x1b[" in by_server[1]  # colours, as the terminal asked
+    narrow = run_in_pty(argv, auto, columns=60)
+    assert narrow == run_in_pty(argv, off, columns=60)
+    assert narrow != by_server
 
 
 @pytest.mark.slow  # 28 s
