@@ -50,7 +50,7 @@ def _terminal() -> dict[str, object]:
 
 def start_server(name: str) -> subprocess.Popen[bytes]:
     """The server, detached from this terminal (its own session); it logs to the runtime folder."""
-    return subprocess.Popen([sys.executable, "-m", "autograder.checkserver.server", name], cwd="/",
+    return subprocess.Popen([sys.executable, "-P", "-m", "autograder.checkserver.server", name], cwd="/",
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True, close_fds=True)
 
@@ -69,7 +69,11 @@ def connect_or_start(runtime: Path, name: str) -> socket.socket | None:
         sock = _connect(path)
         if sock is not None:
             return sock
-        if proc.poll() not in (None, 0):  # 0: another command's server holds the lock and is starting
+        code = proc.poll()
+        if code == 0:  # the lock was held: by a server about to listen, or by one on its way out
+            time.sleep(0.05)
+            proc = start_server(name)  # whichever it was, this one listens once the lock is free
+        elif code is not None:
             return None
         time.sleep(0.01)
     return None
@@ -89,7 +93,9 @@ def run_via_server(argv: list[str]) -> int | None:
         return None
     name = address.fingerprint()
     log = address.log_path(runtime, name)
-    for _attempt in range(2):  # a server killed before it said anything: start a new one, once
+    for attempt in range(3):  # a server killed before it said anything: go to a new one (at most twice)
+        if attempt:
+            time.sleep(0.1)  # a dying server's socket can still take a connection for a moment
         sock = connect_or_start(runtime, name)
         if sock is None:
             _note(f"the check server did not start (see {log}); checking without it")

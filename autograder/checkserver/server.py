@@ -83,8 +83,11 @@ class Server:
                 if time.monotonic() - self.last_used >= idle or self.stale():
                     return self.close_door()
                 continue
+            checks = self.checks
             if not self.serve_one(conn):
                 return self.close_door()
+            if self.checks == checks:
+                continue  # a status question is not use: it neither resets the idle clock nor starts a worker
             self.last_used = time.monotonic()
             if self.stale():
                 return self.close_door()
@@ -158,6 +161,8 @@ class Server:
                     contextlib.redirect_stderr(err.file):
                 try:
                     return cli.run(argv)
+                except SystemExit as exc:  # as it would end a one-shot run
+                    return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
                 except Exception:  # as an uncaught exception ends a one-shot run: traceback, status 1
                     traceback.print_exc()
                     return 1
