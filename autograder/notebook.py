@@ -127,10 +127,9 @@ def cells_notebook(cells: list[str]) -> str:
 
 def run_check(assignment: Any, groups: list[str], cells: list[str], part: str | None) -> CheckResult:
     """Grade ``cells`` as a notebook submission on ``groups`` (sandboxed worker, check mode)."""
+    from autograder import prestart
     from autograder.export.subset import restricted
     from autograder.grading import grade
-
-    from autograder import prestart
 
     spawner = prestart.take(assignment, "cpu")  # started after the last check() (or by the set-up cell)
     try:
