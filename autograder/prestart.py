@@ -104,7 +104,6 @@ def prestart(assignment: Assignment, device: str) -> PrestartSpawner | None:
 
 _spare: PrestartSpawner | None = None  # a long-lived check server's worker, ready for the next check
 _last: tuple[Assignment, str] | None = None
-_exit_hook: list[object] = []
 kept_workers_used = 0  # checks that found their worker ready (reported by `autograder check-server status`)
 
 
@@ -128,9 +127,6 @@ def replenish() -> None:
     """Start the next check's worker now, while the student reads this check's feedback."""
     global _spare
     if _spare is None and _last is not None:
-        if not _exit_hook:
-            atexit.register(discard)
-            _exit_hook.append(discard)
         _spare = prestart(*_last)
 
 
@@ -142,8 +138,11 @@ def get_ready(assignment: Assignment, device: str) -> None:
 
 
 def discard() -> None:
-    """Kill the kept worker (the check server is stopping)."""
+    """Kill the kept worker (the check server is stopping, or the process is exiting)."""
     global _spare
     if _spare is not None:
         _spare.close()
         _spare = None
+
+
+atexit.register(discard)  # a notebook kernel's kept worker and its folder go with the kernel

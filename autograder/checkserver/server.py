@@ -26,6 +26,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from autograder import prestart
 from autograder.checkserver import address, wire
 
 REQUEST_TIMEOUT_S = 10.0
@@ -91,8 +92,6 @@ class Server:
             self.last_used = time.monotonic()
             if self.stale():
                 return self.close_door()
-            from autograder import prestart
-
             prestart.replenish()
 
     def serve_one(self, conn: socket.socket) -> bool:
@@ -129,8 +128,6 @@ class Server:
         op = request.get("op", "run")
         if op in ("status", "stop"):
             with contextlib.suppress(OSError):
-                from autograder import prestart
-
                 wire.send_json(conn, b"x", {"pid": os.getpid(), "checks": self.checks, "since": self.started,
                                             "workers_kept": prestart.kept_workers_used,
                                             "idle_s": round(time.monotonic() - self.last_used, 1),
@@ -202,8 +199,6 @@ def main(argv: list[str]) -> int:
     try:
         server.serve()
     finally:
-        from autograder import prestart
-
         prestart.discard()
         with contextlib.suppress(OSError):
             if os.stat(path).st_ino == server.inode:  # SIGTERM: the door was not closed
